@@ -1,0 +1,264 @@
+r"""Scattering coefficients a_n, b_n of layered spheres (homogeneous = one layer).
+
+One code path serves every layer count L: Yang's (2003) recurrence on the effective
+log-derivatives H^a_n, H^b_n across the layers, in the form of Pena & Pal (2009), with the
+ratio between layers Q_n = [psi_n/zeta_n](m_l x_{l-1}) / [psi_n/zeta_n](m_l x_l) built as a
+product of order ratios so that no intermediate overflows:
+
+.. math::
+    H^a_{n,l} = \frac{G_2 D^{(1)}_n(m_l x_l) - Q_n G_1 D^{(3)}_n(m_l x_l)}{G_2 - Q_n G_1},
+    \quad G_{1,2} = m_l H^a_{n,l-1} - m_{l-1} D^{(1,3)}_n(m_l x_{l-1}),
+
+(for H^b swap m_l and m_{l-1} in G), starting from H_{n,1} = D^{(1)}_n(m_1 x_1), and
+
+.. math::
+    a_n = \frac{\psi_n(x)}{\zeta_n(x)} \frac{H^a_n/m_L - D^{(1)}_n(x)}{H^a_n/m_L - D^{(3)}_n(x)},
+    \quad
+    b_n = \frac{\psi_n(x)}{\zeta_n(x)} \frac{m_L H^b_n - D^{(1)}_n(x)}{m_L H^b_n - D^{(3)}_n(x)}
+
+with x = x_L. For L = 1 these are Bohren & Huffman's (4.88). The absorbed part of each order,
+Re(a_n) - |a_n|^2, is returned separately in a form proportional to Im H, so that weakly
+absorbing and lossless particles keep every digit of Q_abs (and Q_ext = Q_sca + Q_abs).
+
+References:
+    W. Yang, Appl. Opt. 42, 1710 (2003).
+    O. Pena and U. Pal, Comput. Phys. Commun. 180, 2348 (2009).
+    C. F. Bohren and D. R. Huffman, Absorption and Scattering of Light by Small Particles
+    (Wiley, 1983), sections 4.4 and 8.1.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from . import special
+from .particles import Particle, layer_indices, layer_radii
+from .validation import check_inputs, concrete_value
+
+__all__ = ["MieSeries", "coefficients", "layered_series", "n_max_for", "series"]
+
+# Particle-wavelength pairs evaluated per vmapped block; blocks are streamed with lax.map
+# so that the recurrences' working set stays in cache (see DESIGN.md, speed notes).
+_BLOCK_SIZE = 4096
+# n_max is rounded up to a multiple of this, so nearby sizes share one compilation.
+_N_MAX_BUCKET = 8
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class MieSeries:
+    """Mie coefficients of a batch of particles, the input of every observable.
+
+    Attributes:
+        a, b: complex, shape (*batch, n_max); order n at index n - 1.
+        absorption_a, absorption_b: real, shape (*batch, n_max); Re(a_n) - |a_n|^2 and the
+            same for b_n, computed without cancellation (zero for lossless particles).
+        x: real, shape (*batch); size parameter of the outer surface, 2 pi n_env r / wavelength.
+    """
+
+    a: jax.Array
+    b: jax.Array
+    absorption_a: jax.Array
+    absorption_b: jax.Array
+    x: jax.Array
+
+    @property
+    def n_max(self) -> int:
+        return self.a.shape[-1]
+
+
+def _safe_abs(z: jax.Array) -> jax.Array:
+    """|z| with a zero (not NaN) derivative at z = 0 (where psi_n/zeta_n underflows)."""
+    square = jnp.real(z) ** 2 + jnp.imag(z) ** 2
+    positive = square > 0
+    return jnp.where(positive, jnp.sqrt(jnp.where(positive, square, 1)), 0)
+
+
+def _layer_ratio(d1_outer, d3_outer, z_outer, d1_inner, d3_inner, z_inner, phase):
+    """Q_n = [psi_n/zeta_n](z_inner) / [psi_n/zeta_n](z_outer) for n = 1..N, shape (N,).
+
+    z_inner = m_l x_{l-1}, z_outer = m_l x_l and phase = m_l (x_l - x_{l-1}). Written so that
+    |exp(2 i phase)| <= 1 for Im m_l >= 0: Q stays bounded for thick absorbing layers.
+    """
+    q_0 = jnp.exp(2j * phase) * jnp.expm1(2j * z_inner) / jnp.expm1(2j * z_outer)
+    factor = (special.psi_ratio(d1_inner, z_inner) * special.zeta_ratio(d3_outer, z_outer)) / (
+        special.psi_ratio(d1_outer, z_outer) * special.zeta_ratio(d3_inner, z_inner)
+    )
+    return q_0 * jnp.cumprod(factor, axis=-1)
+
+
+def _through_layer(h, m_h, m_d, d1_outer, d3_outer, d1_inner, d3_inner, q):
+    """Effective log-derivative at the outer surface of a layer from the one below it.
+
+    G_{1,2} = m_h h - m_d D^{(1,3)}(inner): (m_l, m_{l-1}) for H^a, (m_{l-1}, m_l) for H^b.
+    """
+    g1 = m_h * h - m_d * d1_inner
+    g2 = m_h * h - m_d * d3_inner
+    return (g2 * d1_outer - q * g1 * d3_outer) / (g2 - q * g1)
+
+
+def layered_series(x: jax.Array, m: jax.Array, n_max: int):
+    """Mie coefficients of one layered sphere at one wavelength.
+
+    Args:
+        x: size parameters 2 pi n_env r_l / wavelength of the layers, inner to outer; real,
+            shape (L,), non-decreasing, > 0.
+        m: relative complex indices n_l / n_env, shape (L,), Im m >= 0.
+        n_max: number of orders (static int). Orders beyond the particle's own truncation
+            are tiny and finite, so a batch may share one over-provisioned n_max.
+
+    Returns:
+        (a, b, absorption_a, absorption_b), each of shape (n_max,); see MieSeries.
+    """
+    n_layers = x.shape[-1]
+    m = m.astype(jnp.result_type(m.dtype, jnp.complex64))
+    xc = x.astype(m.dtype)
+    z_outer = m * xc  # m_l x_l
+    z_inner = m[1:] * xc[:-1]  # m_l x_{l-1}
+    args = jnp.concatenate([z_outer, z_inner, xc[-1:]])
+    d1, d3 = jax.vmap(special.log_derivatives, in_axes=(0, None))(args, n_max)
+
+    h_a = h_b = d1[0, 1:]
+    if n_layers > 1:
+        phase = m[1:] * (xc[1:] - xc[:-1])
+
+        def shell(carry, layer):
+            h_a, h_b = carry
+            m_in, m_out, z_o, z_i, ph, d1_o, d3_o, d1_i, d3_i = layer
+            q = _layer_ratio(d1_o, d3_o, z_o, d1_i, d3_i, z_i, ph)
+            d1_o, d3_o, d1_i, d3_i = d1_o[1:], d3_o[1:], d1_i[1:], d3_i[1:]
+            h_a = _through_layer(h_a, m_out, m_in, d1_o, d3_o, d1_i, d3_i, q)
+            h_b = _through_layer(h_b, m_in, m_out, d1_o, d3_o, d1_i, d3_i, q)
+            return (h_a, h_b), None
+
+        layers = (m[:-1], m[1:], z_outer[1:], z_inner, phase,
+                  d1[1:n_layers], d3[1:n_layers], d1[n_layers:-1], d3[n_layers:-1])
+        (h_a, h_b), _ = lax.scan(shell, (h_a, h_b), layers)
+
+    d1_x, d3_x, x_out = d1[-1], d3[-1], xc[-1]
+    ratio = special.psi_zeta_ratio(d1_x, d3_x, x_out)
+    inv_zeta_sq = _safe_abs(ratio) * jnp.abs(d3_x[1:] - d1_x[1:])  # 1 / |zeta_n(x)|^2
+    lossless = jnp.all(jnp.imag(m) == 0)
+
+    def coefficient(h):
+        a = ratio * (h - d1_x[1:]) / (h - d3_x[1:])
+        absorbed = -jnp.imag(h) * inv_zeta_sq / jnp.abs(h - d3_x[1:]) ** 2
+        # Exactly zero for lossless layers (Im h is rounding noise there), derivative kept.
+        absorbed = absorbed - jnp.where(lossless, lax.stop_gradient(absorbed), 0)
+        return a, absorbed
+
+    a, absorption_a = coefficient(h_a / m[-1])
+    b, absorption_b = coefficient(m[-1] * h_b)
+    return a, b, absorption_a, absorption_b
+
+
+def n_max_for(x_outer: float) -> int:
+    """Wiscombe's number of orders for outer size parameter x: x + 4.05 x^(1/3) + 2.
+
+    Rounded up to a multiple of 8 so that nearby sizes share one compilation. For near
+    fields use more (see jaxmie.fields).
+    """
+    x_outer = max(float(x_outer), 0.0)
+    n = math.ceil(x_outer + 4.05 * x_outer ** (1 / 3) + 2)
+    return max(_N_MAX_BUCKET, -(-n // _N_MAX_BUCKET) * _N_MAX_BUCKET)
+
+
+def _index_names(particle: Particle) -> tuple[str, ...]:
+    fields = [f.name for f in dataclasses.fields(particle)]
+    if len(fields) == 2 and particle.n_layers > 1:  # Multilayer: name each layer
+        return tuple(f"radii[{i}]" for i in range(particle.n_layers)) + tuple(
+            f"n[{i}]" for i in range(particle.n_layers))
+    return tuple(fields)
+
+
+def size_parameters(particle: Particle, wavelength, n_env=1.0):
+    """Layer size parameters and relative indices of a batch at a set of wavelengths.
+
+    Args:
+        particle: a Sphere, CoreShell or Multilayer with batch shape P.
+        wavelength: vacuum wavelengths in nm, shape W.
+        n_env: real host index (scalar).
+
+    Returns:
+        (x, m): real and complex arrays of shape (*P, *W, L). Raises ValueError for bad
+        concrete input (see jaxmie.validation).
+    """
+    wavelength = jnp.asarray(wavelength)
+    radii = layer_radii(particle)  # (*P, L)
+    indices = layer_indices(particle, wavelength)  # (*P?, *W, L)
+    check_inputs(list(jnp.moveaxis(radii, -1, 0)), list(jnp.moveaxis(indices, -1, 0)),
+                 wavelength, n_env, _index_names(particle))
+    dtype = jnp.result_type(radii.dtype, wavelength.dtype, jnp.real(indices).dtype)
+    if not jnp.issubdtype(dtype, jnp.floating):
+        dtype = jnp.result_type(dtype, float)
+    n_env = jnp.asarray(n_env).astype(dtype)
+    wavenumber = 2 * jnp.pi * n_env / wavelength.astype(dtype)  # (*W)
+    trailing = (None,) * wavelength.ndim
+    x = radii.astype(dtype)[(..., *trailing, slice(None))] * wavenumber[..., None]
+    m = indices.astype(jnp.result_type(dtype, jnp.complex64)) / n_env
+    shape = jnp.broadcast_shapes(x.shape, m.shape)
+    return jnp.broadcast_to(x, shape), jnp.broadcast_to(m, shape)
+
+
+def _static_n_max(x: jax.Array, n_max: int | None) -> int:
+    if n_max is not None:
+        if int(n_max) < 1:
+            raise ValueError(f"n_max must be a positive integer; got {n_max}")
+        return int(n_max)
+    x_concrete = concrete_value(x)
+    if x_concrete is None:
+        raise ValueError(
+            "n_max=None needs concrete sizes, but the radii or wavelengths are traced (inside "
+            "jit or vmap). Pass a static n_max, e.g. n_max=jaxmie.n_max_for(largest outer "
+            "size parameter) computed outside the transformation."
+        )
+    return n_max_for(np.max(x_concrete[..., -1], initial=0.0))
+
+
+def series(particle: Particle, wavelength, n_env=1.0, n_max: int | None = None) -> MieSeries:
+    """Mie coefficients of a batch of particles at a set of wavelengths.
+
+    Args:
+        particle: Sphere, CoreShell or Multilayer with batch shape P (radii in nm).
+        wavelength: vacuum wavelengths in nm, shape W.
+        n_env: real refractive index of the host medium.
+        n_max: number of orders (static). None picks Wiscombe's rule on the largest outer
+            size parameter; that needs concrete sizes (not inside jit).
+
+    Returns:
+        MieSeries with a, b of shape (*P, *W, n_max).
+    """
+    x, m = size_parameters(particle, wavelength, n_env)
+    n_max = _static_n_max(x, n_max)
+    batch_shape, n_layers = x.shape[:-1], x.shape[-1]
+    flat = (x.reshape(-1, n_layers), m.reshape(-1, n_layers))
+    kernel = lambda xm: layered_series(xm[0], xm[1], n_max)  # noqa: E731
+    if flat[0].shape[0] > _BLOCK_SIZE:
+        out = lax.map(kernel, flat, batch_size=_BLOCK_SIZE)
+    else:
+        out = jax.vmap(kernel)(flat)
+    a, b, abs_a, abs_b = (v.reshape(*batch_shape, n_max) for v in out)
+    return MieSeries(a=a, b=b, absorption_a=abs_a, absorption_b=abs_b, x=x[..., -1])
+
+
+def coefficients(particle: Particle, wavelength, n_env=1.0, n_max: int | None = None):
+    """Scattering coefficients a_n, b_n (Bohren & Huffman convention).
+
+    Args:
+        particle: Sphere, CoreShell or Multilayer with batch shape P (radii in nm).
+        wavelength: vacuum wavelengths in nm, shape W.
+        n_env: real refractive index of the host medium.
+        n_max: number of orders (static); None picks Wiscombe's rule (concrete sizes only).
+
+    Returns:
+        (a, b): complex arrays of shape (*P, *W, n_max), order n = 1..n_max along the last
+        axis. With exp(-i omega t) and m = n + ik.
+    """
+    s = series(particle, wavelength, n_env, n_max)
+    return s.a, s.b

@@ -1,0 +1,281 @@
+r"""Far-field observables from the Mie coefficients: efficiencies, amplitudes, Mueller matrix.
+
+Every function takes a particle (batch shape P), vacuum wavelengths in nm (shape W) and the
+host index, computes the coefficients once (jaxmie.coefficients.series) and derives its
+observables from them. Outputs have shape (*P, *W) or, with angles, (*P, *W, *T).
+
+Formulas (Bohren & Huffman 1983, x = 2 pi n_env r_outer / wavelength; sums over n >= 1):
+
+.. math::
+    Q_{ext} = \frac{2}{x^2}\sum (2n+1)\,\mathrm{Re}(a_n + b_n),\qquad
+    Q_{sca} = \frac{2}{x^2}\sum (2n+1)(|a_n|^2 + |b_n|^2),
+
+    Q_{abs} = Q_{ext} - Q_{sca}
+            = \frac{2}{x^2}\sum (2n+1)\,[\mathrm{Re}\,a_n - |a_n|^2 + \mathrm{Re}\,b_n - |b_n|^2],
+
+    g\,Q_{sca} = \frac{4}{x^2}\Big[\sum \frac{n(n+2)}{n+1}
+        \mathrm{Re}(a_n a_{n+1}^* + b_n b_{n+1}^*)
+        + \sum \frac{2n+1}{n(n+1)}\mathrm{Re}(a_n b_n^*)\Big],\qquad
+    Q_{pr} = Q_{ext} - g\,Q_{sca},
+
+    S_1(\theta) = \sum \frac{2n+1}{n(n+1)}(a_n\pi_n + b_n\tau_n),\qquad
+    S_2(\theta) = \sum \frac{2n+1}{n(n+1)}(a_n\tau_n + b_n\pi_n).
+
+Forward and backward efficiencies are the radar (differential, 4 pi-normalised) ones, so
+that for a Rayleigh sphere Q_back = Q_fwd = 1.5 Q_sca:
+
+.. math::
+    Q_{back} = \frac{4|S_1(\pi)|^2}{x^2}
+             = \frac{1}{x^2}\Big|\sum (2n+1)(-1)^n (a_n - b_n)\Big|^2,\qquad
+    Q_{fwd} = \frac{4|S_1(0)|^2}{x^2} = \frac{1}{x^2}\Big|\sum (2n+1)(a_n + b_n)\Big|^2.
+
+(Some papers print the (-1)^n sum with a_n + b_n or swap the names; these are the ones that
+match MIEV0, scattnlay and Yang's tables.) The absorbed part per order is computed without
+the cancellation Re(a_n) - |a_n|^2 suffers for small or weakly absorbing particles (see
+jaxmie.coefficients), so Q_ext = Q_sca + Q_abs is accurate in every regime and Q_abs is
+exactly zero for lossless particles.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+
+from . import special
+from .coefficients import MieSeries, series
+from .particles import Particle, layer_radii
+
+__all__ = [
+    "CrossSections",
+    "Efficiencies",
+    "Intensities",
+    "MuellerMatrix",
+    "Multipoles",
+    "amplitudes",
+    "cross_sections",
+    "efficiencies",
+    "intensities",
+    "mueller_matrix",
+    "multipoles",
+]
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class Efficiencies:
+    """Efficiencies (cross sections over pi r_outer^2), each of shape (*P, *W).
+
+    Attributes:
+        q_ext, q_sca, q_abs: extinction, scattering, absorption.
+        q_back, q_fwd: radar backscattering and forward-scattering efficiencies.
+        g: asymmetry parameter <cos theta> (0 where Q_sca = 0).
+        q_pr: radiation-pressure efficiency Q_ext - g Q_sca.
+    """
+
+    q_ext: jax.Array
+    q_sca: jax.Array
+    q_abs: jax.Array
+    q_back: jax.Array
+    q_fwd: jax.Array
+    g: jax.Array
+    q_pr: jax.Array
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class CrossSections:
+    """Cross sections in nm^2 (and g), each of shape (*P, *W).
+
+    The fields carry the efficiencies' names (q_ext, ...) so that code handling one handles
+    the other; c_ext, c_sca, ... are the same values under the usual names.
+    """
+
+    q_ext: jax.Array
+    q_sca: jax.Array
+    q_abs: jax.Array
+    q_back: jax.Array
+    q_fwd: jax.Array
+    g: jax.Array
+    q_pr: jax.Array
+
+    c_ext = property(lambda self: self.q_ext)
+    c_sca = property(lambda self: self.q_sca)
+    c_abs = property(lambda self: self.q_abs)
+    c_back = property(lambda self: self.q_back)
+    c_fwd = property(lambda self: self.q_fwd)
+    c_pr = property(lambda self: self.q_pr)
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class Multipoles:
+    """Contributions of each electric (a_n) and magnetic (b_n) order, shape (*P, *W, n_max).
+
+    Summed over the last axis, q_ext_electric + q_ext_magnetic = Q_ext and
+    q_sca_electric + q_sca_magnetic = Q_sca. Order n = 1 (dipole) at index 0.
+    """
+
+    q_ext_electric: jax.Array
+    q_ext_magnetic: jax.Array
+    q_sca_electric: jax.Array
+    q_sca_magnetic: jax.Array
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class MuellerMatrix:
+    """Non-zero elements of a sphere's Mueller matrix (B&H 4.77), shape (*P, *W, *T).
+
+    S11 = (|S1|^2 + |S2|^2)/2, S12 = (|S2|^2 - |S1|^2)/2, S33 = Re(S1 S2*),
+    S34 = Im(S2 S1*); S22 = S11, S44 = S33, S21 = S12, S43 = -S34.
+    """
+
+    s11: jax.Array
+    s12: jax.Array
+    s33: jax.Array
+    s34: jax.Array
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class Intensities:
+    """Scattered intensities, shape (*P, *W, *T): i_par = |S2|^2 (parallel to the scattering
+    plane), i_per = |S1|^2 (perpendicular), i_unp = (i_par + i_per)/2 (unpolarised)."""
+
+    i_par: jax.Array
+    i_per: jax.Array
+    i_unp: jax.Array
+
+
+def _orders(s: MieSeries) -> jax.Array:
+    return jnp.arange(1, s.n_max + 1).astype(s.x.dtype)
+
+
+def _abs2(z: jax.Array) -> jax.Array:
+    return jnp.real(z) ** 2 + jnp.imag(z) ** 2
+
+
+def _multipoles(s: MieSeries) -> Multipoles:
+    n = _orders(s)
+    weight = 2 * (2 * n + 1) / (s.x**2)[..., None]
+    sca_a, sca_b = weight * _abs2(s.a), weight * _abs2(s.b)
+    return Multipoles(
+        q_ext_electric=sca_a + weight * s.absorption_a,
+        q_ext_magnetic=sca_b + weight * s.absorption_b,
+        q_sca_electric=sca_a,
+        q_sca_magnetic=sca_b,
+    )
+
+
+def _efficiencies(s: MieSeries) -> Efficiencies:
+    n = _orders(s)
+    inv_x2 = 1 / s.x**2
+    poles = _multipoles(s)
+    q_sca = jnp.sum(poles.q_sca_electric + poles.q_sca_magnetic, axis=-1)
+    q_abs = jnp.sum(2 * (2 * n + 1) * (s.absorption_a + s.absorption_b), axis=-1) * inv_x2
+    q_ext = q_sca + q_abs
+    sign = jnp.where(n % 2 == 0, 1, -1).astype(n.dtype)
+    q_back = _abs2(jnp.sum((2 * n + 1) * sign * (s.a - s.b), axis=-1)) * inv_x2
+    q_fwd = _abs2(jnp.sum((2 * n + 1) * (s.a + s.b), axis=-1)) * inv_x2
+    nn = n[:-1]
+    cross = jnp.sum(
+        nn * (nn + 2) / (nn + 1)
+        * jnp.real(s.a[..., :-1] * jnp.conj(s.a[..., 1:]) + s.b[..., :-1] * jnp.conj(s.b[..., 1:])),
+        axis=-1,
+    ) + jnp.sum((2 * n + 1) / (n * (n + 1)) * jnp.real(s.a * jnp.conj(s.b)), axis=-1)
+    g_q_sca = 4 * cross * inv_x2
+    scatters = q_sca > 0
+    g = jnp.where(scatters, g_q_sca / jnp.where(scatters, q_sca, 1), 0)
+    return Efficiencies(q_ext=q_ext, q_sca=q_sca, q_abs=q_abs, q_back=q_back, q_fwd=q_fwd, g=g,
+                        q_pr=q_ext - g_q_sca)
+
+
+def efficiencies(particle: Particle, wavelength, n_env=1.0, n_max: int | None = None
+                 ) -> Efficiencies:
+    """Extinction, scattering, absorption, back/forward efficiencies, g and Q_pr.
+
+    Args:
+        particle: Sphere, CoreShell or Multilayer, batch shape P (radii in nm).
+        wavelength: vacuum wavelengths in nm, shape W.
+        n_env: real refractive index of the host medium.
+        n_max: number of orders (static); None picks Wiscombe's rule (concrete sizes only).
+
+    Returns:
+        Efficiencies with fields of shape (*P, *W), normalised by pi r_outer^2.
+    """
+    return _efficiencies(series(particle, wavelength, n_env, n_max))
+
+
+def cross_sections(particle: Particle, wavelength, n_env=1.0, n_max: int | None = None
+                   ) -> CrossSections:
+    """Cross sections in nm^2 (fields q_ext, ... as in efficiencies, also as c_ext, ...).
+
+    Returns:
+        CrossSections with fields of shape (*P, *W); g is dimensionless.
+    """
+    q = efficiencies(particle, wavelength, n_env, n_max)
+    wavelength = jnp.asarray(wavelength)
+    r_outer = layer_radii(particle)[..., -1][(..., *(None,) * wavelength.ndim)]
+    area = jnp.pi * r_outer.astype(q.q_ext.dtype) ** 2
+    scaled = {f.name: getattr(q, f.name) * area for f in dataclasses.fields(q)}
+    scaled["g"] = q.g
+    return CrossSections(**scaled)
+
+
+def multipoles(particle: Particle, wavelength, n_env=1.0, n_max: int | None = None
+               ) -> Multipoles:
+    """Electric and magnetic contributions of every order to Q_ext and Q_sca.
+
+    Returns:
+        Multipoles with fields of shape (*P, *W, n_max).
+    """
+    return _multipoles(series(particle, wavelength, n_env, n_max))
+
+
+def _amplitudes(s: MieSeries, theta) -> tuple[jax.Array, jax.Array]:
+    theta = jnp.asarray(theta).astype(s.x.dtype)
+    n = _orders(s)
+    pi, tau = special.angular_functions(jnp.cos(theta), s.n_max)  # (*T, N)
+    weight = (2 * n + 1) / (n * (n + 1))
+    a, b = s.a * weight, s.b * weight
+    pi, tau = pi.astype(a.dtype), tau.astype(a.dtype)
+    contract = lambda c, f: jnp.tensordot(c, f, axes=([-1], [-1]))  # noqa: E731
+    return contract(a, pi) + contract(b, tau), contract(a, tau) + contract(b, pi)
+
+
+def amplitudes(particle: Particle, wavelength, theta, n_env=1.0, n_max: int | None = None
+               ) -> tuple[jax.Array, jax.Array]:
+    """Scattering amplitudes S1(theta), S2(theta) (Bohren & Huffman 4.74).
+
+    Args:
+        particle: batch shape P. wavelength: nm, shape W. theta: scattering angles in
+            radians, shape T (0 = forward). n_env, n_max: as in efficiencies.
+
+    Returns:
+        (S1, S2): complex arrays of shape (*P, *W, *T).
+    """
+    return _amplitudes(series(particle, wavelength, n_env, n_max), theta)
+
+
+def mueller_matrix(particle: Particle, wavelength, theta, n_env=1.0,
+                   n_max: int | None = None) -> MuellerMatrix:
+    """Mueller matrix elements S11, S12, S33, S34 at angles theta (radians).
+
+    Integrated over the sphere, S11 gives the scattering efficiency:
+    Q_sca = (1 / (pi x^2)) \\int S11 dOmega. Shapes (*P, *W, *T).
+    """
+    s1, s2 = amplitudes(particle, wavelength, theta, n_env, n_max)
+    i1, i2 = _abs2(s1), _abs2(s2)
+    product = s2 * jnp.conj(s1)
+    return MuellerMatrix(s11=(i1 + i2) / 2, s12=(i2 - i1) / 2, s33=jnp.real(product),
+                         s34=jnp.imag(product))
+
+
+def intensities(particle: Particle, wavelength, theta, n_env=1.0, n_max: int | None = None
+                ) -> Intensities:
+    """Parallel, perpendicular and unpolarised scattered intensities, shape (*P, *W, *T)."""
+    s1, s2 = amplitudes(particle, wavelength, theta, n_env, n_max)
+    i_per, i_par = _abs2(s1), _abs2(s2)
+    return Intensities(i_par=i_par, i_per=i_per, i_unp=(i_par + i_per) / 2)

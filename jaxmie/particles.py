@@ -1,0 +1,150 @@
+"""Particles as pytree dataclasses: Sphere, CoreShell, Multilayer.
+
+Radii are in nanometres; layers run from the innermost outwards. An index is a complex
+number n + ik (k >= 0 absorbs), an array of them (a batch of particles), or a material: a
+callable of the wavelength in nm returning the complex index (see jaxmie.materials).
+
+Every field is a pytree leaf (or a material pytree), so a particle whose fields carry a batch
+shape is a batch of particles that jit, vmap and grad see as one object. Values are checked
+where they are used (jaxmie.validation), so JAX may rebuild these objects with placeholder
+leaves; only the layer count, which fixes shapes, is checked here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any, Union
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+__all__ = ["CoreShell", "Multilayer", "Particle", "Sphere", "layer_radii", "layer_indices"]
+
+Index = Union[complex, float, jax.Array, np.ndarray, Callable[[jax.Array], jax.Array]]
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class Sphere:
+    """Homogeneous sphere.
+
+    Attributes:
+        radius: radius in nm, shape (*batch).
+        n: complex refractive index, shape (*batch), or a material.
+    """
+
+    radius: Any
+    n: Index
+
+    @property
+    def n_layers(self) -> int:
+        return 1
+
+    def layers(self) -> tuple[list[Any], list[Any]]:
+        """(radii, indices) per layer, inner to outer."""
+        return [self.radius], [self.n]
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class CoreShell:
+    """Core-shell sphere.
+
+    Attributes:
+        r_core: core radius in nm, shape (*batch).
+        r_shell: outer radius in nm (core plus shell), shape (*batch); r_shell >= r_core.
+        n_core, n_shell: complex indices, shape (*batch), or materials.
+    """
+
+    r_core: Any
+    r_shell: Any
+    n_core: Any
+    n_shell: Any
+
+    @property
+    def n_layers(self) -> int:
+        return 2
+
+    def layers(self) -> tuple[list[Any], list[Any]]:
+        """(radii, indices) per layer, inner to outer."""
+        return [self.r_core, self.r_shell], [self.n_core, self.n_shell]
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class Multilayer:
+    """Sphere of L concentric layers.
+
+    Attributes:
+        radii: outer radius of each layer in nm, inner to outer: a sequence of L scalars or
+            (*batch) arrays, or one array of shape (*batch, L). Non-decreasing.
+        n: complex index of each layer: a sequence of L numbers, arrays or materials, or
+            one array of shape (*batch, L).
+    """
+
+    radii: Any
+    n: Any
+
+    def __post_init__(self):
+        counts = {_layer_count(self.radii), _layer_count(self.n)}
+        counts.discard(None)
+        if len(counts) > 1:
+            raise ValueError(
+                f"Multilayer: radii has {_layer_count(self.radii)} layers but n has "
+                f"{_layer_count(self.n)}; give one index per layer"
+            )
+
+    @property
+    def n_layers(self) -> int:
+        count = _layer_count(self.radii)
+        if count is None:
+            raise ValueError(f"Multilayer: cannot tell the layer count from radii={self.radii!r}")
+        return count
+
+    def layers(self) -> tuple[list[Any], list[Any]]:
+        """(radii, indices) per layer, inner to outer."""
+        return _split_layers(self.radii), _split_layers(self.n)
+
+
+Particle = Union[Sphere, CoreShell, Multilayer]
+
+
+def _layer_count(value: Any) -> int | None:
+    if isinstance(value, (list, tuple)):
+        return len(value)
+    shape = getattr(value, "shape", None)
+    if shape is not None and len(shape) > 0 and not callable(value):
+        return int(shape[-1])
+    return None
+
+
+def _split_layers(value: Any) -> list[Any]:
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return [value[..., i] for i in range(value.shape[-1])]
+
+
+def layer_radii(particle: Particle) -> jax.Array:
+    """Radii of the layers, shape (*batch, L), in nm (real, the particle's dtype)."""
+    radii, _ = particle.layers()
+    radii = jnp.broadcast_arrays(*[jnp.asarray(r) for r in radii])
+    return jnp.stack(radii, axis=-1)
+
+
+def layer_indices(particle: Particle, wavelength: jax.Array) -> jax.Array:
+    """Complex indices of the layers at the wavelengths, shape (*batch, *wavelength.shape, L).
+
+    A constant index of shape (*batch) is broadcast over the wavelengths; a material is
+    evaluated at them (shape (*wavelength.shape)) and broadcast over the batch.
+    """
+    _, indices = particle.layers()
+    wavelength = jnp.asarray(wavelength)
+    trailing = (None,) * wavelength.ndim
+    values = [
+        jnp.asarray(n(wavelength)) if callable(n) else jnp.asarray(n)[(..., *trailing)]
+        for n in indices
+    ]
+    values = jnp.broadcast_arrays(*values)
+    return jnp.stack(values, axis=-1)

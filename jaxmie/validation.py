@@ -1,0 +1,103 @@
+"""Input checks: ValueError for bad concrete input, checkify for traced input.
+
+Concrete values (eager calls, and the primal values seen by eager jax.grad) are checked in
+Python and raise ValueError naming the field and the value. Traced values (inside jit or
+vmap) cannot be inspected; wrap the function with `jaxmie.checkify` to have the same checks
+run on device and raised after the call. Without it, traced inputs are not checked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import functools
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import jax
+import jax.extend.core as jex_core
+import jax.numpy as jnp
+import numpy as np
+from jax.experimental import checkify as _checkify
+
+__all__ = ["check_inputs", "checkify", "concrete_value"]
+
+_TRACED_CHECKS = contextvars.ContextVar("jaxmie_traced_checks", default=False)
+
+
+def concrete_value(value: Any) -> np.ndarray | None:
+    """The value as a NumPy array if it is concrete, else None (a tracer under jit/vmap)."""
+    try:
+        return jex_core.concrete_or_error(np.asarray, value)
+    except jax.errors.ConcretizationTypeError:
+        return None
+
+
+def _require(field: str, value: Any, ok: Callable[[Any], Any], rule: str) -> None:
+    concrete = concrete_value(value)
+    if concrete is not None:
+        bad = ~np.asarray(ok(concrete))
+        if np.any(bad):
+            shown = concrete[bad] if concrete.ndim else concrete
+            raise ValueError(f"{field} must be {rule}; got {shown.ravel()[:5].tolist()}")
+    elif _TRACED_CHECKS.get():
+        _checkify.check(jnp.all(ok(value)), f"{field} must be {rule}")
+
+
+def check_inputs(radii: list[Any], indices: list[Any], wavelength: Any, n_env: Any,
+                 names: tuple[str, ...]) -> None:
+    """Check one particle description and the illumination.
+
+    Args:
+        radii: per-layer radii (nm), inner to outer, any shapes.
+        indices: per-layer indices (numbers or arrays; materials are checked after they are
+            evaluated, by passing their values here).
+        wavelength: vacuum wavelength(s) in nm.
+        n_env: real refractive index of the host medium.
+        names: field name of each layer, used in the messages (e.g. ("r_core", "r_shell")).
+    """
+    radius_names, index_names = names[: len(radii)], names[len(radii):]
+    _require("wavelength", wavelength, lambda w: jnp.isfinite(w) & (w > 0), "finite and > 0 nm")
+    _require("n_env", n_env, lambda n: (jnp.imag(n) == 0) & jnp.isfinite(n) & (jnp.real(n) > 0),
+             "real, finite and > 0")
+    for name, r in zip(radius_names, radii):
+        _require(name, r, lambda v: jnp.isfinite(v) & (v > 0), "finite and > 0 nm")
+    for inner, outer, name_in, name_out in zip(radii, radii[1:], radius_names,
+                                               radius_names[1:]):
+        _require(f"{name_out} - {name_in}", jnp.asarray(outer) - jnp.asarray(inner),
+                 lambda d: d >= 0, ">= 0 (radii must not decrease outwards)")
+    for name, n in zip(index_names, indices):
+        _require(name, n, lambda v: jnp.isfinite(v) & (jnp.abs(v) > 0),
+                 "a finite, non-zero complex index")
+        _require(f"imaginary part of {name}", n, lambda v: jnp.imag(v) >= 0,
+                 ">= 0 (jaxmie uses n + ik with k >= 0 for absorbing media)")
+
+
+@contextlib.contextmanager
+def _traced_checks() -> Iterator[None]:
+    token = _TRACED_CHECKS.set(True)
+    try:
+        yield
+    finally:
+        _TRACED_CHECKS.reset(token)
+
+
+def checkify(fn: Callable[..., Any]) -> Callable[..., tuple[Any, Any]]:
+    """Checkify `fn` with jaxmie's input checks turned on for traced values.
+
+    Returns a function with the signature of `fn` that returns (error, output), as
+    `jax.experimental.checkify.checkify` does; it can be jitted. Call `error.throw()` to
+    raise a ValueError-like error if any particle or wavelength was invalid::
+
+        err, res = jax.jit(jaxmie.checkify(lambda r: jaxmie.efficiencies(
+            jaxmie.Sphere(radius=r, n=1.5), 500.0, n_max=16).q_sca))(-1.0)
+        err.throw()   # raises: radius must be finite and > 0 nm
+    """
+    checked = _checkify.checkify(fn, errors=_checkify.user_checks)
+
+    @functools.wraps(fn)
+    def wrapped(*args, **kwargs):
+        with _traced_checks():
+            return checked(*args, **kwargs)
+
+    return wrapped
