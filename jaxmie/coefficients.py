@@ -30,6 +30,7 @@ References:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 
 import jax
@@ -235,7 +236,13 @@ def series(particle: Particle, wavelength, n_env=1.0, n_max: int | None = None) 
         MieSeries with a, b of shape (*P, *W, n_max).
     """
     x, m = size_parameters(particle, wavelength, n_env)
-    n_max = _static_n_max(x, n_max)
+    return _batched_series(x, m, _static_n_max(x, n_max))
+
+
+@functools.partial(jax.jit, static_argnames=("n_max",))
+def _batched_series(x: jax.Array, m: jax.Array, n_max: int) -> MieSeries:
+    """layered_series over every leading axis of x, m (*batch, L); jitted so that eager
+    calls reuse one compilation per shape and n_max."""
     batch_shape, n_layers = x.shape[:-1], x.shape[-1]
     flat = (x.reshape(-1, n_layers), m.reshape(-1, n_layers))
     kernel = lambda xm: layered_series(xm[0], xm[1], n_max)  # noqa: E731

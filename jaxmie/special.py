@@ -58,10 +58,11 @@ def _psi_ratio_above(z: jax.Array, n_max: int) -> jax.Array:
     is dynamic, hence a while loop (never differentiated: see log_derivatives' rule).
     """
     one = jnp.ones((), z.dtype)
+    inv_z = one / z
 
     def step(state):
         k, r = state
-        r = one / ((2 * k + 1).astype(z.dtype) / z - r)
+        r = one / ((2 * k + 1).astype(jnp.real(z).dtype) * inv_z - r)
         return k - 1, r
 
     start = _start_order(z, n_max)
@@ -71,22 +72,23 @@ def _psi_ratio_above(z: jax.Array, n_max: int) -> jax.Array:
 
 def _log_derivatives(z: jax.Array, n_max: int) -> tuple[jax.Array, jax.Array]:
     one = jnp.ones((), z.dtype)
-    orders = jnp.arange(1, n_max + 1).astype(z.dtype)
+    inv_z = one / z  # divisions are the costly step: take 1/z once
+    orders = jnp.arange(1, n_max + 1).astype(jnp.real(z).dtype)
 
     def down(r_above, k):
         # D1_k = (k+1)/z - psi_{k+1}/psi_k, and psi_k/psi_{k-1} = 1 / (D1_k + k/z).
-        d1 = (k + 1) / z - r_above
-        r = one / (d1 + k / z)
+        d1 = (k + 1) * inv_z - r_above
+        r = one / (d1 + k * inv_z)
         return r, (d1, r)
 
     r1, (d1, r) = lax.scan(down, _psi_ratio_above(z, n_max), orders, reverse=True)
-    d1_0 = one / z - r1  # cot z without overflow for large Im z
+    d1_0 = inv_z - r1  # cot z without overflow for large Im z
 
     def up(carry, inputs):
         psi_zeta, d3_prev = carry
         k, d1_k, r_k = inputs
         # psi_k zeta_k = psi_{k-1} zeta_{k-1} * (psi_k/psi_{k-1}) * (zeta_k/zeta_{k-1}).
-        psi_zeta = psi_zeta * r_k * (k / z - d3_prev)
+        psi_zeta = psi_zeta * r_k * (k * inv_z - d3_prev)
         d3 = d1_k + 1j / psi_zeta
         return (psi_zeta, d3), d3
 
@@ -126,15 +128,16 @@ def log_derivatives(z: jax.Array, n_max: int) -> tuple[jax.Array, jax.Array]:
 def _log_derivatives_jvp(n_max, primals, tangents):
     (z,), (dz,) = primals, tangents
     d1, d3 = log_derivatives(z, n_max)
-    n = jnp.arange(n_max + 1).astype(z.dtype)
-    riccati = n * (n + 1) / (z * z) - 1
+    n = jnp.arange(n_max + 1).astype(jnp.real(z).dtype)
+    inv_z = 1 / z
+    riccati = n * (n + 1) * (inv_z * inv_z) - 1
     return (d1, d3), ((riccati - d1 * d1) * dz, (riccati - d3 * d3) * dz)
 
 
 def psi_ratio(d1: jax.Array, z: jax.Array) -> jax.Array:
     """psi_n(z) / psi_{n-1}(z) = 1 / (D1_n + n/z) for n = 1..N. Shape (N,) from D1 (N+1,)."""
-    n = jnp.arange(1, d1.shape[-1]).astype(z.dtype)
-    return 1 / (d1[1:] + n / z)
+    n = jnp.arange(1, d1.shape[-1]).astype(jnp.real(z).dtype)
+    return 1 / (d1[1:] + n * (1 / z))
 
 
 def zeta_ratio(d3: jax.Array, z: jax.Array) -> jax.Array:
@@ -142,8 +145,8 @@ def zeta_ratio(d3: jax.Array, z: jax.Array) -> jax.Array:
 
     This form (not 1 / (D3_n + n/z)) avoids cancellation when |z| is small.
     """
-    n = jnp.arange(1, d3.shape[-1]).astype(z.dtype)
-    return n / z - d3[:-1]
+    n = jnp.arange(1, d3.shape[-1]).astype(jnp.real(z).dtype)
+    return n * (1 / z) - d3[:-1]
 
 
 def psi_zeta_ratio(d1: jax.Array, d3: jax.Array, z: jax.Array) -> jax.Array:

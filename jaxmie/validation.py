@@ -33,15 +33,16 @@ def concrete_value(value: Any) -> np.ndarray | None:
         return None
 
 
-def _require(field: str, value: Any, ok: Callable[[Any], Any], rule: str) -> None:
+def _require(field: str, value: Any, ok: Callable[[Any, Any], Any], rule: str) -> None:
+    """Check ok(value, xp) elementwise; xp is numpy for concrete values, jax.numpy if traced."""
     concrete = concrete_value(value)
     if concrete is not None:
-        bad = ~np.asarray(ok(concrete))
+        bad = ~np.asarray(ok(concrete, np))
         if np.any(bad):
             shown = concrete[bad] if concrete.ndim else concrete
             raise ValueError(f"{field} must be {rule}; got {shown.ravel()[:5].tolist()}")
     elif _TRACED_CHECKS.get():
-        _checkify.check(jnp.all(ok(value)), f"{field} must be {rule}")
+        _checkify.check(jnp.all(ok(value, jnp)), f"{field} must be {rule}")
 
 
 def check_inputs(radii: list[Any], indices: list[Any], wavelength: Any, n_env: Any,
@@ -57,19 +58,23 @@ def check_inputs(radii: list[Any], indices: list[Any], wavelength: Any, n_env: A
         names: field name of each layer, used in the messages (e.g. ("r_core", "r_shell")).
     """
     radius_names, index_names = names[: len(radii)], names[len(radii):]
-    _require("wavelength", wavelength, lambda w: jnp.isfinite(w) & (w > 0), "finite and > 0 nm")
-    _require("n_env", n_env, lambda n: (jnp.imag(n) == 0) & jnp.isfinite(n) & (jnp.real(n) > 0),
+    _require("wavelength", wavelength, lambda w, xp: xp.isfinite(w) & (w > 0),
+             "finite and > 0 nm")
+    _require("n_env", n_env,
+             lambda n, xp: (xp.imag(n) == 0) & xp.isfinite(n) & (xp.real(n) > 0),
              "real, finite and > 0")
     for name, r in zip(radius_names, radii):
-        _require(name, r, lambda v: jnp.isfinite(v) & (v > 0), "finite and > 0 nm")
+        _require(name, r, lambda v, xp: xp.isfinite(v) & (v > 0), "finite and > 0 nm")
     for inner, outer, name_in, name_out in zip(radii, radii[1:], radius_names,
                                                radius_names[1:]):
-        _require(f"{name_out} - {name_in}", jnp.asarray(outer) - jnp.asarray(inner),
-                 lambda d: d >= 0, ">= 0 (radii must not decrease outwards)")
+        pair = [concrete_value(inner), concrete_value(outer)]
+        step = pair[1] - pair[0] if all(v is not None for v in pair) else outer - inner
+        _require(f"{name_out} - {name_in}", step, lambda d, xp: d >= 0,
+                 ">= 0 (radii must not decrease outwards)")
     for name, n in zip(index_names, indices):
-        _require(name, n, lambda v: jnp.isfinite(v) & (jnp.abs(v) > 0),
+        _require(name, n, lambda v, xp: xp.isfinite(v) & (xp.abs(v) > 0),
                  "a finite, non-zero complex index")
-        _require(f"imaginary part of {name}", n, lambda v: jnp.imag(v) >= 0,
+        _require(f"imaginary part of {name}", n, lambda v, xp: xp.imag(v) >= 0,
                  ">= 0 (jaxmie uses n + ik with k >= 0 for absorbing media)")
 
 
