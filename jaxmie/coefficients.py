@@ -81,17 +81,19 @@ def _safe_abs(z: jax.Array) -> jax.Array:
     return jnp.where(positive, jnp.sqrt(jnp.where(positive, square, 1)), 0)
 
 
-def _layer_ratio(d1_outer, d3_outer, z_outer, d1_inner, d3_inner, z_inner, phase):
+def _layer_ratio(outer: special.RiccatiBessel, z_outer, inner: special.RiccatiBessel, z_inner,
+                 phase):
     """Q_n = [psi_n/zeta_n](z_inner) / [psi_n/zeta_n](z_outer) for n = 1..N, shape (N,).
 
-    z_inner = m_l x_{l-1}, z_outer = m_l x_l and phase = m_l (x_l - x_{l-1}). Written so that
-    |exp(2 i phase)| <= 1 for Im m_l >= 0: Q stays bounded for thick absorbing layers.
+    z_inner = m_l x_{l-1}, z_outer = m_l x_l and phase = m_l (x_l - x_{l-1}). Built from
+    exp(iz) psi_1 and order ratios, so that |exp(2 i phase)| <= 1 keeps Q bounded for thick
+    absorbing layers and tiny layers underflow to Q = 0 instead of 0/0.
     """
-    q_0 = jnp.exp(2j * phase) * jnp.expm1(2j * z_inner) / jnp.expm1(2j * z_outer)
-    factor = (special.psi_ratio(d1_inner, z_inner) * special.zeta_ratio(d3_outer, z_outer)) / (
-        special.psi_ratio(d1_outer, z_outer) * special.zeta_ratio(d3_inner, z_inner)
-    )
-    return q_0 * jnp.cumprod(factor, axis=-1)
+    q_1 = (jnp.exp(2j * phase) * (inner.psi_1_scaled / outer.psi_1_scaled)
+           * (special.zeta_ratio_1(z_outer) / special.zeta_ratio_1(z_inner)))
+    factor = (inner.psi_ratio * outer.zeta_ratio) / (outer.psi_ratio * inner.zeta_ratio)
+    steps = jnp.cumprod(factor, axis=-1)
+    return q_1 * jnp.concatenate([jnp.ones((1,), steps.dtype), steps])
 
 
 def _through_layer(h, m_h, m_d, d1_outer, d3_outer, d1_inner, d3_inner, q):
@@ -123,33 +125,32 @@ def layered_series(x: jax.Array, m: jax.Array, n_max: int):
     z_outer = m * xc  # m_l x_l
     z_inner = m[1:] * xc[:-1]  # m_l x_{l-1}
     args = jnp.concatenate([z_outer, z_inner, xc[-1:]])
-    d1, d3 = jax.vmap(special.log_derivatives, in_axes=(0, None))(args, n_max)
+    rb = jax.vmap(special.riccati_bessel, in_axes=(0, None))(args, n_max)
+    pick = lambda index: jax.tree.map(lambda v: v[index], rb)  # noqa: E731
 
-    h_a = h_b = d1[0, 1:]
+    h_a = h_b = rb.d1[0]
     if n_layers > 1:
-        phase = m[1:] * (xc[1:] - xc[:-1])
 
         def shell(carry, layer):
             h_a, h_b = carry
-            m_in, m_out, z_o, z_i, ph, d1_o, d3_o, d1_i, d3_i = layer
-            q = _layer_ratio(d1_o, d3_o, z_o, d1_i, d3_i, z_i, ph)
-            d1_o, d3_o, d1_i, d3_i = d1_o[1:], d3_o[1:], d1_i[1:], d3_i[1:]
-            h_a = _through_layer(h_a, m_out, m_in, d1_o, d3_o, d1_i, d3_i, q)
-            h_b = _through_layer(h_b, m_in, m_out, d1_o, d3_o, d1_i, d3_i, q)
-            return (h_a, h_b), None
+            m_in, m_out, z_o, z_i, phase, outer, inner = layer
+            q = _layer_ratio(outer, z_o, inner, z_i, phase)
+            args = (outer.d1, outer.d3, inner.d1, inner.d3, q)
+            return (_through_layer(h_a, m_out, m_in, *args),
+                    _through_layer(h_b, m_in, m_out, *args)), None
 
-        layers = (m[:-1], m[1:], z_outer[1:], z_inner, phase,
-                  d1[1:n_layers], d3[1:n_layers], d1[n_layers:-1], d3[n_layers:-1])
+        layers = (m[:-1], m[1:], z_outer[1:], z_inner, m[1:] * (xc[1:] - xc[:-1]),
+                  pick(slice(1, n_layers)), pick(slice(n_layers, -1)))
         (h_a, h_b), _ = lax.scan(shell, (h_a, h_b), layers)
 
-    d1_x, d3_x, x_out = d1[-1], d3[-1], xc[-1]
-    ratio = special.psi_zeta_ratio(d1_x, d3_x, x_out)
-    inv_zeta_sq = _safe_abs(ratio) * jnp.abs(d3_x[1:] - d1_x[1:])  # 1 / |zeta_n(x)|^2
+    host, x_out = pick(-1), xc[-1]
+    ratio = special.psi_zeta_ratio(host, x_out)
+    inv_zeta_sq = _safe_abs(ratio) * jnp.abs(host.d3 - host.d1)  # 1 / |zeta_n(x)|^2
     lossless = jnp.all(jnp.imag(m) == 0)
 
     def coefficient(h):
-        a = ratio * (h - d1_x[1:]) / (h - d3_x[1:])
-        absorbed = -jnp.imag(h) * inv_zeta_sq / jnp.abs(h - d3_x[1:]) ** 2
+        a = ratio * (h - host.d1) / (h - host.d3)
+        absorbed = -jnp.imag(h) * inv_zeta_sq / jnp.abs(h - host.d3) ** 2
         # Exactly zero for lossless layers (Im h is rounding noise there), derivative kept.
         absorbed = absorbed - jnp.where(lossless, lax.stop_gradient(absorbed), 0)
         return a, absorbed

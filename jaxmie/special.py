@@ -22,17 +22,18 @@ References:
 from __future__ import annotations
 
 import functools
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 from jax import lax
 
 __all__ = [
+    "RiccatiBessel",
     "angular_functions",
-    "log_derivatives",
-    "psi_ratio",
     "psi_zeta_ratio",
-    "zeta_ratio",
+    "riccati_bessel",
+    "zeta_ratio_1",
 ]
 
 # Orders above max(n_max, |z| + 4|z|^(1/3) + 2) at which the downward recurrence starts;
@@ -70,7 +71,46 @@ def _psi_ratio_above(z: jax.Array, n_max: int) -> jax.Array:
     return r
 
 
-def _log_derivatives(z: jax.Array, n_max: int) -> tuple[jax.Array, jax.Array]:
+class RiccatiBessel(NamedTuple):
+    """Bounded functions of the Riccati-Bessel functions at one argument z, orders 1..N.
+
+    Attributes:
+        d1: D1_n = psi_n'/psi_n, shape (N,), order n at index n - 1.
+        d3: D3_n = zeta_n'/zeta_n, shape (N,).
+        psi_ratio: psi_n/psi_{n-1} for n = 2..N, shape (N - 1,).
+        zeta_ratio: zeta_n/zeta_{n-1} for n = 2..N, shape (N - 1,).
+        psi_1_scaled: exp(iz) psi_1(z), scalar: bounded for Im z >= 0.
+
+    Order 0 is left out on purpose: psi_0 = sin z vanishes at z = k pi, which round inputs
+    hit (radius / wavelength = k / 2), and every quantity built on psi_0 would be singular
+    there. Everything here is finite at z = k pi; the remaining singular points (zeros of
+    psi_n, n >= 1, on the real axis) are irrational and hit only by accident.
+    """
+
+    d1: jax.Array
+    d3: jax.Array
+    psi_ratio: jax.Array
+    zeta_ratio: jax.Array
+    psi_1_scaled: jax.Array
+
+
+def _psi_1_scaled(z: jax.Array, psi_1_over_psi_0: jax.Array) -> jax.Array:
+    """exp(iz) psi_1(z), bounded for Im z >= 0, consistent with the downward ratios.
+
+    Usually exp(iz) sin z times psi_1/psi_0 from the downward recurrence, so that psi_1 and
+    the ratios psi_n/psi_{n-1} built on it agree to rounding even where psi_1 nearly
+    vanishes. Near the zeros of sin z (z close to k pi, |z| >= 1), where psi_1/psi_0 blows
+    up, the closed form e/(2iz) - (e + 2)/2 with e = expm1(2iz) takes over; psi_1 is far
+    from zero there, so the closed form has no cancellation.
+    """
+    e = jnp.expm1(2j * z)  # 2i exp(iz) sin z
+    use_product = (jnp.abs(e) > 0.5) | (jnp.abs(z) < 1)
+    product = e / 2j * psi_1_over_psi_0
+    direct = e / (2j * jnp.where(use_product, 1, z)) - (e + 2) / 2
+    return jnp.where(use_product, product, direct)
+
+
+def _riccati_bessel(z: jax.Array, n_max: int) -> RiccatiBessel:
     one = jnp.ones((), z.dtype)
     inv_z = one / z  # divisions are the costly step: take 1/z once
     orders = jnp.arange(1, n_max + 1).astype(jnp.real(z).dtype)
@@ -81,83 +121,91 @@ def _log_derivatives(z: jax.Array, n_max: int) -> tuple[jax.Array, jax.Array]:
         r = one / (d1 + k * inv_z)
         return r, (d1, r)
 
-    r1, (d1, r) = lax.scan(down, _psi_ratio_above(z, n_max), orders, reverse=True)
-    d1_0 = inv_z - r1  # cot z without overflow for large Im z
+    _, (d1, r) = lax.scan(down, _psi_ratio_above(z, n_max), orders, reverse=True)
+    u = _psi_1_scaled(z, r[0])
+    # Upward for D3. Near the real axis the direct recurrence D3_k = 1/s_k - k/z, with
+    # s_k = zeta_k/zeta_{k-1} = k/z - D3_{k-1}, is stable and, unlike the Wronskian form,
+    # stays accurate where psi_k(z) vanishes. For Im z >= 1 it loses digits (psi grows
+    # like exp(Im z)) and D3_k = D1_k + i/(psi_k zeta_k) is used (Pena & Pal 2009);
+    # psi_k has no zeros there.
+    direct = jnp.imag(z) < 1
 
     def up(carry, inputs):
         psi_zeta, d3_prev = carry
         k, d1_k, r_k = inputs
-        # psi_k zeta_k = psi_{k-1} zeta_{k-1} * (psi_k/psi_{k-1}) * (zeta_k/zeta_{k-1}).
-        psi_zeta = psi_zeta * r_k * (k * inv_z - d3_prev)
-        d3 = d1_k + 1j / psi_zeta
-        return (psi_zeta, d3), d3
+        # psi_k zeta_k = psi_{k-1} zeta_{k-1} (psi_k/psi_{k-1}) (zeta_k/zeta_{k-1}).
+        s_k = k * inv_z - d3_prev
+        psi_zeta = psi_zeta * r_k * s_k
+        d3 = jnp.where(direct, -k * inv_z, d1_k) + one / jnp.where(direct, s_k, -1j * psi_zeta)
+        return (psi_zeta, d3), (d3, s_k)
 
-    psi_zeta_0 = -0.5 * jnp.expm1(2j * z)
-    d3_0 = jnp.asarray(1j, z.dtype)
-    _, d3 = lax.scan(up, (psi_zeta_0, d3_0), (orders, d1, r))
-    return (
-        jnp.concatenate([d1_0[None], d1]),
-        jnp.concatenate([d3_0[None], d3]),
-    )
+    s_1 = inv_z - 1j  # zeta_1/zeta_0 = 1/z - D3_0, D3_0 = i
+    psi_zeta_1 = -1j * u * s_1  # psi_1 zeta_1 = psi_1 (-i e^{iz}) (zeta_1/zeta_0)
+    d3_1 = jnp.where(direct, -inv_z, d1[0]) + one / jnp.where(direct, s_1, -1j * psi_zeta_1)
+    _, (d3, s) = lax.scan(up, (psi_zeta_1, d3_1), (orders[1:], d1[1:], r[1:]))
+    return RiccatiBessel(d1=d1, d3=jnp.concatenate([d3_1[None], d3]), psi_ratio=r[1:],
+                         zeta_ratio=s, psi_1_scaled=u)
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(1,))
-def log_derivatives(z: jax.Array, n_max: int) -> tuple[jax.Array, jax.Array]:
-    r"""Log-derivatives D1_n = psi_n'/psi_n and D3_n = zeta_n'/zeta_n for n = 0..n_max.
+def riccati_bessel(z: jax.Array, n_max: int) -> RiccatiBessel:
+    r"""Log-derivatives and order ratios of the Riccati-Bessel functions at z, n = 1..n_max.
 
     Args:
         z: complex scalar argument (m x), Im z >= 0 for passive media.
-        n_max: highest order (static int).
+        n_max: highest order (static int, >= 1).
 
     Returns:
-        (D1, D3), each complex of shape (n_max + 1,), order n at index n.
+        RiccatiBessel with D1_n, D3_n (shape (n_max,)), psi_n/psi_{n-1} and
+        zeta_n/zeta_{n-1} (shape (n_max - 1,)) and exp(iz) psi_1(z).
 
-    Both satisfy the Riccati equation of the Riccati-Bessel functions, which gives the
-    derivative rule used here instead of differentiating through the recurrences:
+    Derivatives come from closed forms, not from differentiating the recurrences (whose
+    start and length depend on z): both log-derivatives satisfy the Riccati equation
 
     .. math::
-        \frac{dD_n}{dz} = \frac{n(n+1)}{z^2} - 1 - D_n^2 .
+        rac{dD_n}{dz} = rac{n(n+1)}{z^2} - 1 - D_n^2,
 
-    Every order is finite for every finite z with Im z >= 0 (the zeros of psi_n on the
-    real axis are poles of D1_n, hit only on a set of measure zero).
+    and d(psi_n/psi_{n-1})/dz = (psi_n/psi_{n-1})(D1_n - D1_{n-1}) (likewise for zeta),
+    d(e^{iz} psi_1)/dz = e^{iz} psi_1 (i + D1_1). The rule is itself differentiable, so
+    Hessians and higher orders work.
     """
-    return _log_derivatives(z, n_max)
+    return _riccati_bessel(z, n_max)
 
 
-@log_derivatives.defjvp
-def _log_derivatives_jvp(n_max, primals, tangents):
+@riccati_bessel.defjvp
+def _riccati_bessel_jvp(n_max, primals, tangents):
     (z,), (dz,) = primals, tangents
-    d1, d3 = log_derivatives(z, n_max)
-    n = jnp.arange(n_max + 1).astype(jnp.real(z).dtype)
+    rb = riccati_bessel(z, n_max)
+    n = jnp.arange(1, n_max + 1).astype(jnp.real(z).dtype)
     inv_z = 1 / z
     riccati = n * (n + 1) * (inv_z * inv_z) - 1
-    return (d1, d3), ((riccati - d1 * d1) * dz, (riccati - d3 * d3) * dz)
+    d1_dot = (riccati - rb.d1 * rb.d1) * dz
+    d3_dot = (riccati - rb.d3 * rb.d3) * dz
+    tangent = RiccatiBessel(
+        d1=d1_dot,
+        d3=d3_dot,
+        psi_ratio=rb.psi_ratio * (rb.d1[1:] - rb.d1[:-1]) * dz,
+        zeta_ratio=rb.zeta_ratio * (rb.d3[1:] - rb.d3[:-1]) * dz,
+        psi_1_scaled=rb.psi_1_scaled * (1j + rb.d1[0]) * dz,
+    )
+    return rb, tangent
 
 
-def psi_ratio(d1: jax.Array, z: jax.Array) -> jax.Array:
-    """psi_n(z) / psi_{n-1}(z) = 1 / (D1_n + n/z) for n = 1..N. Shape (N,) from D1 (N+1,)."""
-    n = jnp.arange(1, d1.shape[-1]).astype(jnp.real(z).dtype)
-    return 1 / (d1[1:] + n * (1 / z))
+def zeta_ratio_1(z: jax.Array) -> jax.Array:
+    """zeta_1(z)/zeta_0(z) = 1/z - i."""
+    return 1 / z - 1j
 
 
-def zeta_ratio(d3: jax.Array, z: jax.Array) -> jax.Array:
-    """zeta_n(z) / zeta_{n-1}(z) = n/z - D3_{n-1} for n = 1..N. Shape (N,) from D3 (N+1,).
+def psi_zeta_ratio(rb: RiccatiBessel, z: jax.Array) -> jax.Array:
+    """psi_n(z)/zeta_n(z) for n = 1..N (shape (N,)), as a product of order ratios.
 
-    This form (not 1 / (D3_n + n/z)) avoids cancellation when |z| is small.
+    psi_1/zeta_1 = i e^{iz} psi_1 e^{-2iz} / (zeta_1/zeta_0); bounded by 1 for real z and
+    underflowing gracefully to zero for small |z| at high orders. Only for arguments with
+    small Im z (the host medium): it grows like exp(2 Im z).
     """
-    n = jnp.arange(1, d3.shape[-1]).astype(jnp.real(z).dtype)
-    return n * (1 / z) - d3[:-1]
-
-
-def psi_zeta_ratio(d1: jax.Array, d3: jax.Array, z: jax.Array) -> jax.Array:
-    """psi_n(z) / zeta_n(z) for n = 1..N (shape (N,)), as a product of order ratios.
-
-    For real z the values are bounded by 1; for small |z| and high orders they underflow
-    gracefully to zero. Only use it where Im z is small (the host medium): for large Im z,
-    psi/zeta grows like exp(2 Im z).
-    """
-    ratio_0 = -0.5 * jnp.expm1(-2j * z)
-    return ratio_0 * jnp.cumprod(psi_ratio(d1, z) / zeta_ratio(d3, z), axis=-1)
+    ratio_1 = 1j * rb.psi_1_scaled * jnp.exp(-2j * z) / zeta_ratio_1(z)
+    steps = jnp.cumprod(rb.psi_ratio / rb.zeta_ratio, axis=-1)
+    return ratio_1 * jnp.concatenate([jnp.ones((1,), steps.dtype), steps])
 
 
 def angular_functions(mu: jax.Array, n_max: int) -> tuple[jax.Array, jax.Array]:
