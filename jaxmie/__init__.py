@@ -28,6 +28,6 @@ from .observables import multipoles as multipoles  # noqa: E402
 from .particles import CoreShell as CoreShell  # noqa: E402
 from .particles import Multilayer as Multilayer  # noqa: E402
 from .particles import Sphere as Sphere  # noqa: E402
-from .validation import checkify as checkify  # noqa: E402
+from .validation import validate as validate  # noqa: E402
 
 __version__ = "0.1.0"

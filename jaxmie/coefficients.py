@@ -40,7 +40,7 @@ from jax import lax
 
 from . import special
 from .particles import Particle, layer_indices, layer_radii
-from .validation import check_inputs, concrete_value
+from .validation import check_particle, concrete_value
 
 __all__ = ["MieSeries", "coefficients", "layered_series", "n_max_for", "series"]
 
@@ -171,14 +171,6 @@ def n_max_for(x_outer: float) -> int:
     return max(_N_MAX_BUCKET, -(-n // _N_MAX_BUCKET) * _N_MAX_BUCKET)
 
 
-def _index_names(particle: Particle) -> tuple[str, ...]:
-    fields = [f.name for f in dataclasses.fields(particle)]
-    if len(fields) == 2 and particle.n_layers > 1:  # Multilayer: name each layer
-        return tuple(f"radii[{i}]" for i in range(particle.n_layers)) + tuple(
-            f"n[{i}]" for i in range(particle.n_layers))
-    return tuple(fields)
-
-
 def size_parameters(particle: Particle, wavelength, n_env=1.0):
     """Layer size parameters and relative indices of a batch at a set of wavelengths.
 
@@ -194,8 +186,7 @@ def size_parameters(particle: Particle, wavelength, n_env=1.0):
     wavelength = jnp.asarray(wavelength)
     radii = layer_radii(particle)  # (*P, L)
     indices = layer_indices(particle, wavelength)  # (*P?, *W, L)
-    check_inputs(list(jnp.moveaxis(radii, -1, 0)), list(jnp.moveaxis(indices, -1, 0)),
-                 wavelength, n_env, _index_names(particle))
+    check_particle(particle, wavelength, n_env)
     dtype = jnp.result_type(radii.dtype, wavelength.dtype, jnp.real(indices).dtype)
     if not jnp.issubdtype(dtype, jnp.floating):
         dtype = jnp.result_type(dtype, float)

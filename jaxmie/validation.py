@@ -1,16 +1,26 @@
 """Input checks: ValueError for bad concrete input, checkify for traced input.
 
 Concrete values (eager calls, and the primal values seen by eager jax.grad) are checked in
-Python and raise ValueError naming the field and the value. Traced values (inside jit or
-vmap) cannot be inspected; wrap the function with `jaxmie.checkify` to have the same checks
-run on device and raised after the call. Without it, traced inputs are not checked.
+Python by every public function and raise ValueError naming the field and the value.
+Traced values (inside jit or vmap) cannot be inspected in Python; `validate` returns the
+same checks as a `jax.experimental.checkify` error value that works under jit::
+
+    @jax.jit
+    def q_sca(r):
+        p = jaxmie.Sphere(radius=r, n=1.5)
+        return jaxmie.validate(p, 500.0), jaxmie.efficiencies(p, 500.0, n_max=16).q_sca
+
+    err, q = q_sca(-3.0)
+    err.throw()   # raises: radius must be finite and > 0 nm
+
+Without it, traced inputs are not checked.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
-import functools
+import dataclasses
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -20,7 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.experimental import checkify as _checkify
 
-__all__ = ["check_inputs", "checkify", "concrete_value"]
+__all__ = ["check_particle", "concrete_value", "validate"]
 
 _TRACED_CHECKS = contextvars.ContextVar("jaxmie_traced_checks", default=False)
 
@@ -78,6 +88,22 @@ def check_inputs(radii: list[Any], indices: list[Any], wavelength: Any, n_env: A
                  ">= 0 (jaxmie uses n + ik with k >= 0 for absorbing media)")
 
 
+def _field_names(particle) -> tuple[str, ...]:
+    """Names of the radius and index fields of each layer, for the messages."""
+    names = [f.name for f in dataclasses.fields(particle)]
+    if names == ["radii", "n"]:
+        count = particle.n_layers
+        return tuple(f"radii[{i}]" for i in range(count)) + tuple(f"n[{i}]" for i in range(count))
+    return tuple(names)
+
+
+def check_particle(particle, wavelength, n_env) -> None:
+    """check_inputs on a particle's layers (materials evaluated at the wavelengths)."""
+    radii, indices = particle.layers()
+    values = [n(jnp.asarray(wavelength)) if callable(n) else n for n in indices]
+    check_inputs(radii, values, wavelength, n_env, _field_names(particle))
+
+
 @contextlib.contextmanager
 def _traced_checks() -> Iterator[None]:
     token = _TRACED_CHECKS.set(True)
@@ -87,22 +113,21 @@ def _traced_checks() -> Iterator[None]:
         _TRACED_CHECKS.reset(token)
 
 
-def checkify(fn: Callable[..., Any]) -> Callable[..., tuple[Any, Any]]:
-    """Checkify `fn` with jaxmie's input checks turned on for traced values.
+def validate(particle, wavelength, n_env=1.0) -> _checkify.Error:
+    """Check a particle and its illumination; usable under jit.
 
-    Returns a function with the signature of `fn` that returns (error, output), as
-    `jax.experimental.checkify.checkify` does; it can be jitted. Call `error.throw()` to
-    raise a ValueError-like error if any particle or wavelength was invalid::
+    Args:
+        particle: Sphere, CoreShell or Multilayer. wavelength: nm. n_env: host index.
 
-        err, res = jax.jit(jaxmie.checkify(lambda r: jaxmie.efficiencies(
-            jaxmie.Sphere(radius=r, n=1.5), 500.0, n_max=16).q_sca))(-1.0)
-        err.throw()   # raises: radius must be finite and > 0 nm
+    Returns:
+        A checkify Error: `err.throw()` raises if any radius, index, wavelength or n_env is
+        invalid (negative, decreasing, NaN, gain medium, ...). With concrete inputs a
+        ValueError is raised at once instead.
     """
-    checked = _checkify.checkify(fn, errors=_checkify.user_checks)
 
-    @functools.wraps(fn)
-    def wrapped(*args, **kwargs):
+    def run(particle, wavelength, n_env):
         with _traced_checks():
-            return checked(*args, **kwargs)
+            check_particle(particle, wavelength, n_env)
 
-    return wrapped
+    err, _ = _checkify.checkify(run, errors=_checkify.user_checks)(particle, wavelength, n_env)
+    return err

@@ -1,0 +1,143 @@
+"""Public API behaviour: shapes, broadcasting, jit/vmap/grad, dtypes, input checks."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxmie as jm
+
+
+def test_shapes_broadcast_particles_by_wavelengths_by_angles():
+    p = jm.CoreShell(r_core=jnp.linspace(10, 40, 5), r_shell=60.0, n_core=2 + 0.1j, n_shell=1.5)
+    wl = jnp.linspace(400, 800, 7)
+    e = jm.efficiencies(p, wl)
+    assert e.q_ext.shape == (5, 7)
+    a, b = jm.coefficients(p, wl, n_max=12)
+    assert a.shape == b.shape == (5, 7, 12)
+    s1, s2 = jm.amplitudes(p, wl, jnp.linspace(0, np.pi, 3))
+    assert s1.shape == s2.shape == (5, 7, 3)
+    assert jm.multipoles(p, wl, n_max=12).q_ext_electric.shape == (5, 7, 12)
+    assert jm.efficiencies(jm.Sphere(radius=50.0, n=1.5), 500.0).q_sca.shape == ()
+
+
+def test_batch_equals_loop_and_vmap():
+    radii = jnp.array([30.0, 70.0, 120.0])
+    wl = jnp.array([450.0, 600.0])
+    batch = jm.efficiencies(jm.Sphere(radius=radii, n=1.7 + 0.05j), wl, n_max=24)
+    for i, r in enumerate(radii):
+        single = jm.efficiencies(jm.Sphere(radius=r, n=1.7 + 0.05j), wl, n_max=24)
+        np.testing.assert_allclose(batch.q_ext[i], single.q_ext, rtol=1e-14)
+    vmapped = jax.vmap(lambda p: jm.efficiencies(p, wl, n_max=24).q_ext)(
+        jm.Sphere(radius=radii, n=jnp.full(3, 1.7 + 0.05j)))
+    np.testing.assert_allclose(vmapped, batch.q_ext, rtol=1e-14)
+
+
+def test_jit_matches_eager_and_compiles_once():
+    traces = []
+
+    @jax.jit
+    def q_sca(r, n):
+        traces.append(1)
+        return jm.efficiencies(jm.CoreShell(r_core=r / 2, r_shell=r, n_core=n, n_shell=1.4),
+                               550.0, n_max=16).q_sca
+
+    eager = jm.efficiencies(jm.CoreShell(r_core=40.0, r_shell=80.0, n_core=2.5 + 0.1j,
+                                         n_shell=1.4), 550.0, n_max=16).q_sca
+    np.testing.assert_allclose(q_sca(80.0, 2.5 + 0.1j), eager, rtol=1e-14)
+    q_sca(90.0, 2.0 + 0.2j)
+    assert len(traces) == 1
+
+
+def test_multilayer_accepts_array_layers_with_a_batch():
+    radii = jnp.array([[10.0, 20.0, 30.0], [15.0, 25.0, 40.0]])
+    n = jnp.array([[2.0, 1.5 + 0.1j, 1.3], [2.0, 1.5 + 0.1j, 1.3]])
+    e = jm.efficiencies(jm.Multilayer(radii=radii, n=n), 500.0)
+    e0 = jm.efficiencies(jm.Multilayer(radii=[15.0, 25.0, 40.0], n=[2.0, 1.5 + 0.1j, 1.3]),
+                         500.0)
+    assert e.q_ext.shape == (2,)
+    np.testing.assert_allclose(e.q_ext[1], e0.q_ext, rtol=1e-14)
+
+
+def test_material_callable_is_evaluated_at_each_wavelength():
+    drude = lambda wl: jnp.sqrt(1 - (wl / 150.0) ** 2 / (1 + 0.05j * wl / 150.0) + 0j)  # noqa
+    wl = jnp.array([400.0, 500.0, 600.0])
+    e = jm.efficiencies(jm.Sphere(radius=40.0, n=drude), wl)
+    for i, w in enumerate(wl):
+        ref = jm.efficiencies(jm.Sphere(radius=40.0, n=complex(drude(w))), w)
+        np.testing.assert_allclose(e.q_ext[i], ref.q_ext, rtol=1e-13)
+
+
+def test_float32_in_float32_out_and_finite():
+    p = jm.Sphere(radius=jnp.float32(80.0), n=jnp.complex64(1.5 + 0.1j))
+    e = jm.efficiencies(p, jnp.float32(500.0))
+    e64 = jm.efficiencies(jm.Sphere(radius=80.0, n=1.5 + 0.1j), 500.0)
+    assert e.q_ext.dtype == jnp.float32
+    # Documented float32 accuracy: ~1e-5 relative for moderate sizes.
+    np.testing.assert_allclose(e.q_ext, e64.q_ext, rtol=1e-5)
+    for x, m in [(1e-4, 1.5 + 0.1j), (300.0, 10 + 10j), (1000.0, 1.33)]:
+        e = jm.efficiencies(jm.Sphere(radius=jnp.float32(x), n=jnp.complex64(m)),
+                            jnp.float32(2 * np.pi))
+        assert all(bool(jnp.isfinite(v)) for v in jax.tree_util.tree_leaves(e))
+
+
+@pytest.mark.parametrize("particle, field", [
+    (jm.Sphere(radius=-1.0, n=1.5), "radius"),
+    (jm.Sphere(radius=float("nan"), n=1.5), "radius"),
+    (jm.Sphere(radius=50.0, n=1.5 - 0.1j), "imaginary part of n"),
+    (jm.Sphere(radius=50.0, n=complex("nan")), "n"),
+    (jm.CoreShell(r_core=60.0, r_shell=50.0, n_core=1.5, n_shell=2.0), "r_shell - r_core"),
+    (jm.Multilayer(radii=[10.0, 5.0, 20.0], n=[1.5, 1.6, 1.7]), "radii[1] - radii[0]"),
+])
+def test_bad_particles_raise_value_error_naming_the_field(particle, field):
+    with pytest.raises(ValueError, match=field.replace("[", r"\[").replace("]", r"\]")):
+        jm.efficiencies(particle, 500.0)
+
+
+@pytest.mark.parametrize("wavelength, n_env, field", [
+    (-500.0, 1.0, "wavelength"), (0.0, 1.0, "wavelength"), (500.0, 0.0, "n_env"),
+    (500.0, -1.33, "n_env"), (500.0, 1.33 + 0.1j, "n_env"), (float("nan"), 1.0, "wavelength"),
+])
+def test_bad_illumination_raises(wavelength, n_env, field):
+    with pytest.raises(ValueError, match=field):
+        jm.efficiencies(jm.Sphere(radius=50.0, n=1.5), wavelength, n_env=n_env)
+
+
+def test_layer_count_mismatch_raises():
+    with pytest.raises(ValueError, match="radii has 3 layers but n has 2"):
+        jm.Multilayer(radii=[1.0, 2.0, 3.0], n=[1.5, 1.6])
+
+
+def test_n_max_required_under_jit():
+    f = jax.jit(lambda r: jm.efficiencies(jm.Sphere(radius=r, n=1.5), 500.0).q_sca)
+    with pytest.raises(ValueError, match="pass a static n_max|Pass a static n_max"):
+        f(50.0)
+    # Eager jax.grad sees concrete primal values: n_max is chosen automatically.
+    g = jax.grad(lambda r: jm.efficiencies(jm.Sphere(radius=r, n=1.5), 500.0).q_sca)(50.0)
+    assert np.isfinite(float(g))
+
+
+def test_validate_reports_traced_bad_input_under_jit():
+    @jax.jit
+    def q_sca(r):
+        p = jm.Sphere(radius=r, n=1.5)
+        return jm.validate(p, 500.0), jm.efficiencies(p, 500.0, n_max=8).q_sca
+
+    err, _ = q_sca(-3.0)
+    with pytest.raises(Exception, match="radius must be finite and > 0"):
+        err.throw()
+    err, value = q_sca(50.0)
+    err.throw()
+    assert np.isfinite(float(value))
+    with pytest.raises(ValueError, match="r_shell - r_core"):
+        jm.validate(jm.CoreShell(r_core=2.0, r_shell=1.0, n_core=1.5, n_shell=1.5), 500.0)
+
+
+def test_particles_are_pytrees_that_vmap_and_grad():
+    p = jm.CoreShell(r_core=30.0, r_shell=50.0, n_core=2.0 + 0.1j, n_shell=1.5 + 0j)
+    leaves, treedef = jax.tree_util.tree_flatten(p)
+    assert len(leaves) == 4
+    assert jax.tree_util.tree_unflatten(treedef, leaves) == p
+    grads = jax.grad(lambda p: jm.efficiencies(p, 500.0, n_max=12).q_sca)(p)
+    assert isinstance(grads, jm.CoreShell)
+    assert all(np.isfinite(complex(v)) for v in jax.tree_util.tree_leaves(grads))
