@@ -1,0 +1,293 @@
+"""What every material shares: the call protocol, wavelength checks and dtype rules.
+
+A material is a frozen dataclass registered as a JAX pytree. Its numbers (tables,
+coefficients, model parameters) are leaves; its name, citation, valid wavelength range and
+formula type are static metadata. Calling it on wavelengths in nanometres (any shape) returns
+the complex index n + ik (k >= 0 absorbs) with the same shape: complex128 for float64 input,
+complex64 for float32 input.
+
+Wavelength checks happen at call time, never in __init__ (JAX rebuilds pytrees with
+placeholder leaves):
+
+- Concrete wavelengths (eager calls, and eager `jax.grad`, whose primal values are known)
+  outside the valid range, non-finite or non-positive, raise ValueError naming the material
+  and its range.
+- Traced wavelengths (inside `jit` or `vmap`) cannot be inspected. There, the wavelength is
+  clamped to the valid range (the index is held at its value at the nearest end, with zero
+  derivative beyond it), and `material.in_range(wavelength)` gives the boolean flag to test
+  or mask with. Under `jaxmie.checkify` the range check runs on device and
+  `error.throw()` raises it after the call.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.experimental import checkify as _checkify
+
+from .. import validation as _validation
+
+__all__ = [
+    "Composite",
+    "Material",
+    "as_wavelength",
+    "check_wavelength",
+    "evaluate_index",
+    "index_dtype",
+    "intersect_ranges",
+    "is_concrete",
+    "range_of",
+    "sqrt_permittivity",
+    "static_field",
+]
+
+# Relative slack on range ends: a wavelength converted between units (um -> nm) may differ
+# from the stored end by an ulp or so; it is still in range (and is clamped anyway).
+_RANGE_RTOL = 1e-9
+UNBOUNDED = (0.0, math.inf)
+
+
+def as_wavelength(wavelength: Any) -> jax.Array:
+    """The wavelength as a real floating array (integers become the default float dtype)."""
+    w = jnp.asarray(wavelength)
+    if jnp.issubdtype(w.dtype, jnp.complexfloating):
+        raise ValueError(f"wavelength must be real (nm); got dtype {w.dtype}")
+    if not jnp.issubdtype(w.dtype, jnp.floating):
+        w = w.astype(jnp.asarray(1.0).dtype)
+    return w
+
+
+def index_dtype(real_dtype: Any) -> np.dtype:
+    """The complex dtype matching a real dtype: float64 -> complex128, float32 -> complex64."""
+    return np.dtype(np.complex128) if np.dtype(real_dtype).itemsize >= 8 else np.dtype(np.complex64)
+
+
+def _traced_checks_enabled() -> bool:
+    """True inside `jaxmie.checkify`, where traced values are checked on device."""
+    flag = getattr(_validation, "_TRACED_CHECKS", None)
+    return bool(flag.get()) if flag is not None else False
+
+
+def _format_range(wavelength_range: tuple[float, float]) -> str:
+    lo, hi = wavelength_range
+    if hi == math.inf:
+        return f"> {lo:g} nm" if lo > 0 else "> 0 nm"
+    return f"{lo:.6g}-{hi:.6g} nm"
+
+
+def _ok(w: Any, wavelength_range: tuple[float, float], xp: Any) -> Any:
+    lo, hi = wavelength_range
+    inside = (w >= lo * (1.0 - _RANGE_RTOL)) & (w <= hi * (1.0 + _RANGE_RTOL))
+    return xp.isfinite(w) & (w > 0) & inside
+
+
+def check_wavelength(name: str, wavelength_range: tuple[float, float], wavelength: Any) -> None:
+    """Raise ValueError if concrete wavelengths fall outside the material's range.
+
+    Args:
+        name: the material's name, used in the message.
+        wavelength_range: (lo, hi) in nm, inclusive.
+        wavelength: wavelengths in nm, any shape. Traced values are not checked, except
+            under `jaxmie.checkify` where a device-side check is emitted.
+    """
+    concrete = _validation.concrete_value(wavelength)
+    if concrete is not None:
+        bad = ~np.asarray(_ok(concrete, wavelength_range, np))
+        if np.any(bad):
+            shown = concrete[bad] if concrete.ndim else concrete
+            raise ValueError(
+                f"{name}: wavelength {np.ravel(shown)[:5].tolist()} nm is outside the valid "
+                f"range {_format_range(wavelength_range)} of this material (wavelengths in nm, "
+                "finite and > 0)"
+            )
+    elif _traced_checks_enabled():
+        _checkify.check(
+            jnp.all(_ok(wavelength, wavelength_range, jnp)),
+            f"{name}: wavelength outside the valid range {_format_range(wavelength_range)}",
+        )
+
+
+def _clamp(w: jax.Array, lo: jax.Array, hi: jax.Array) -> jax.Array:
+    """Clamp to [lo, hi]; at the ends and inside the derivative is exactly 1."""
+    w = jnp.where(w < lo, lo, w)
+    return jnp.where(w > hi, hi, w)
+
+
+def sqrt_permittivity(eps: jax.Array) -> jax.Array:
+    """Complex index from the permittivity: the root with Re n >= 0 and, for passive media
+    (Im eps >= 0), Im n >= 0.
+
+    The principal square root gives exactly that, except on the negative real axis when the
+    imaginary part is a negative zero (a lossless metal), where it would return -i sqrt|eps|;
+    that case is mapped to +i sqrt|eps|.
+    """
+    n = jnp.sqrt(eps)
+    flip = (jnp.imag(eps) == 0) & (jnp.imag(n) < 0)
+    return jnp.where(flip, jnp.conj(n), n)
+
+
+def intersect_ranges(*ranges: tuple[float, float]) -> tuple[float, float]:
+    """The common part of wavelength ranges (nm); ValueError if they do not overlap."""
+    lo = max((r[0] for r in ranges), default=UNBOUNDED[0])
+    hi = min((r[1] for r in ranges), default=UNBOUNDED[1])
+    if not lo < hi:
+        raise ValueError(f"wavelength ranges {list(ranges)} (nm) do not overlap")
+    return (lo, hi)
+
+
+def range_of(index: Any) -> tuple[float, float]:
+    """Valid range (nm) of an index-like value: a material's range, else unbounded."""
+    return getattr(index, "wavelength_range", UNBOUNDED)
+
+
+def evaluate_index(index: Any, wavelength: jax.Array) -> jax.Array:
+    """Evaluate an index-like value at wavelengths that are already checked and clamped.
+
+    Args:
+        index: a Material (evaluated without re-checking), any other callable of the
+            wavelength in nm, or a number / array broadcastable to the wavelength shape.
+        wavelength: real array (nm).
+
+    Returns:
+        complex index, shape broadcast(index, wavelength), dtype index_dtype(wavelength).
+    """
+    cdt = index_dtype(wavelength.dtype)
+    if isinstance(index, Material):
+        value = index._evaluate(wavelength)
+    elif callable(index):
+        value = index(wavelength)
+    else:
+        value = jnp.broadcast_to(jnp.asarray(index), wavelength.shape)
+    return jnp.asarray(value).astype(cdt)
+
+
+def _kernel(material: "Material", wavelength: jax.Array, lo: jax.Array,
+            hi: jax.Array) -> jax.Array:
+    """Clamp to [lo, hi] and evaluate: the numerical core of every material call."""
+    w = _clamp(wavelength, lo, hi)
+    return material._evaluate(w).astype(index_dtype(w.dtype))
+
+
+# Materials are evaluated through one jitted kernel, called with the material's canonical
+# form (descriptive metadata stripped, range passed as values, tables padded to bucketed
+# lengths), so materials of the same kind share compiled code and eager calls cost one
+# dispatch. Inside an outer jit the kernel is simply inlined.
+_kernel_jit = jax.jit(_kernel)
+
+
+def _all_array_leaves(tree: Any) -> bool:
+    """Whether every leaf is an array or a number (so the pytree can be a jit argument)."""
+    return all(isinstance(leaf, (jax.Array, np.ndarray, np.generic, int, float, complex))
+               for leaf in jax.tree_util.tree_leaves(tree))
+
+
+def is_concrete(*values: Any) -> bool:
+    """Whether none of the values (pytrees) holds a tracer."""
+    return not any(isinstance(leaf, jax.core.Tracer)
+                   for leaf in jax.tree_util.tree_leaves(values))
+
+
+_DESCRIPTIVE = ("name", "reference", "wavelength_range")
+
+
+class Material:
+    """Base class of materials: a pytree callable `wavelength_nm -> n + ik`.
+
+    Subclasses are frozen dataclasses registered with `jax.tree_util.register_dataclass`.
+    They provide `name` (str), `wavelength_range` ((lo, hi) in nm, static) and
+    `_evaluate(wavelength)`, which computes the index at wavelengths already checked and
+    clamped, in the wavelength's dtype.
+    """
+
+    name: str
+    wavelength_range: tuple[float, float]
+
+    def __call__(self, wavelength: Any) -> jax.Array:
+        """Complex index n + ik at the wavelengths.
+
+        Args:
+            wavelength: vacuum wavelength in nm, any shape (float64 or float32).
+
+        Returns:
+            complex index, same shape; complex128 for float64 input, complex64 for float32.
+
+        Raises:
+            ValueError: concrete wavelengths outside `wavelength_range` (see module doc for
+                the behaviour under jit).
+        """
+        w = as_wavelength(wavelength)
+        lo, hi = self.wavelength_range
+        check_wavelength(self.name, (lo, hi), w)
+        kernel = self._canonical()
+        bounds = (jnp.asarray(lo, w.dtype), jnp.asarray(hi, w.dtype))
+        if _all_array_leaves(kernel):
+            return _kernel_jit(kernel, w, *bounds)
+        return _kernel(kernel, w, *bounds)
+
+    def _evaluate(self, wavelength: jax.Array) -> jax.Array:
+        raise NotImplementedError
+
+    def _canonical(self) -> "Material":
+        """The same computation without descriptive metadata (name, reference, range):
+        what the jitted kernel is keyed on. Material-valued fields are made canonical too."""
+        changes = {}
+        for field in dataclasses.fields(self):  # type: ignore[arg-type]
+            value = getattr(self, field.name)
+            if (field.metadata.get("static") and field.name in _DESCRIPTIVE
+                    and field.default is not dataclasses.MISSING):
+                changes[field.name] = field.default
+            elif isinstance(value, Material):
+                changes[field.name] = value._canonical()
+        return dataclasses.replace(self, **changes) if changes else self  # type: ignore
+
+    def in_range(self, wavelength: Any) -> jax.Array:
+        """Boolean array, True where the wavelength (nm) is finite, > 0 and in range.
+
+        Works under jit: use it to flag or mask values that were clamped.
+        """
+        return _ok(as_wavelength(wavelength), self.wavelength_range, jnp)
+
+    def permittivity(self, wavelength: Any) -> jax.Array:
+        """Relative permittivity eps = (n + ik)^2 at the wavelengths (nm); same shape."""
+        n = self(wavelength)
+        return n * n
+
+
+def static_field(default: Any = dataclasses.MISSING) -> Any:
+    return dataclasses.field(default=default, metadata={"static": True})
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True, eq=False)
+class Composite(Material):
+    """A material whose n comes from one source and k from another.
+
+    This is how refractiveindex.info files that give a formula (or table) for n and a
+    separate table for k are represented. Valid where both sources are: the intersection of
+    their ranges.
+
+    Attributes:
+        n_part: material whose real part is used as n.
+        k_part: material whose imaginary part is used as k.
+        name: label used in messages.
+        reference: citation text.
+    """
+
+    n_part: Any
+    k_part: Any
+    name: str = static_field("composite")
+    reference: str = static_field("")
+
+    @property
+    def wavelength_range(self) -> tuple[float, float]:  # type: ignore[override]
+        return intersect_ranges(range_of(self.n_part), range_of(self.k_part))
+
+    def _evaluate(self, wavelength: jax.Array) -> jax.Array:
+        n = jnp.real(evaluate_index(self.n_part, wavelength))
+        k = jnp.imag(evaluate_index(self.k_part, wavelength))
+        return jax.lax.complex(n, k)
