@@ -119,3 +119,12 @@ def test_stress_cases_are_finite_and_accurate():
             assert np.max(err) <= best_peer, label
         assert np.all(err < tol), f"{label}: " + ", ".join(
             f"{c} {v:.1e}" for c, v in zip(COLUMNS, err) if v >= tol)
+
+
+def test_core_shell_spheres():
+    check_table("coreshell")
+
+
+@pytest.mark.parametrize("layers", [3, 4, 5])
+def test_multilayer_spheres(layers):
+    check_table(f"multilayer_L{layers}")
