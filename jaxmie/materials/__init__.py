@@ -15,11 +15,13 @@ and differentiable with respect to the wavelength and to its own parameters.
 
 Out-of-range wavelengths: concrete values raise ValueError naming the material and its range.
 Under `jit`/`vmap` (traced values) the wavelength is clamped to the range and
-`material.in_range(wavelength)` flags it; under `jaxmie.checkify` the check runs on device.
+`material.in_range(wavelength)` flags it; `validate(material, wavelength)` (or
+`jaxmie.validate(particle, wavelength)`) runs the check under jit via checkify.
 """
 
 from .base import Composite as Composite
 from .base import Material as Material
+from .base import validate as validate
 from .database import DATABASE_CITATION as DATABASE_CITATION
 from .database import MaterialInfo as MaterialInfo
 from .database import citation as citation
@@ -80,4 +82,5 @@ __all__ = [
     "pchip",
     "stack",
     "tabulated",
+    "validate",
 ]

@@ -15,8 +15,9 @@ placeholder leaves):
 - Traced wavelengths (inside `jit` or `vmap`) cannot be inspected. There, the wavelength is
   clamped to the valid range (the index is held at its value at the nearest end, with zero
   derivative beyond it), and `material.in_range(wavelength)` gives the boolean flag to test
-  or mask with. Under `jaxmie.checkify` the range check runs on device and
-  `error.throw()` raises it after the call.
+  or mask with. `validate(material, wavelength)` (and `jaxmie.validate` for a particle made
+  of materials) runs the range check under jit with `jax.experimental.checkify` and returns
+  an error whose `throw()` raises it.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ __all__ = [
     "range_of",
     "sqrt_permittivity",
     "static_field",
+    "validate",
 ]
 
 # Relative slack on range ends: a wavelength converted between units (um -> nm) may differ
@@ -68,7 +70,7 @@ def index_dtype(real_dtype: Any) -> np.dtype:
 
 
 def _traced_checks_enabled() -> bool:
-    """True inside `jaxmie.checkify`, where traced values are checked on device."""
+    """True inside jaxmie's validate routes, where traced values are checked on device."""
     flag = getattr(_validation, "_TRACED_CHECKS", None)
     return bool(flag.get()) if flag is not None else False
 
@@ -93,7 +95,7 @@ def check_wavelength(name: str, wavelength_range: tuple[float, float], wavelengt
         name: the material's name, used in the message.
         wavelength_range: (lo, hi) in nm, inclusive.
         wavelength: wavelengths in nm, any shape. Traced values are not checked, except
-            under `jaxmie.checkify` where a device-side check is emitted.
+            inside `validate` / `jaxmie.validate`, where a device-side check is emitted.
     """
     concrete = _validation.concrete_value(wavelength)
     if concrete is not None:
@@ -116,6 +118,29 @@ def _clamp(w: jax.Array, lo: jax.Array, hi: jax.Array) -> jax.Array:
     """Clamp to [lo, hi]; at the ends and inside the derivative is exactly 1."""
     w = jnp.where(w < lo, lo, w)
     return jnp.where(w > hi, hi, w)
+
+
+def validate(material: "Material", wavelength: Any) -> _checkify.Error:
+    """Check wavelengths against a material's range; usable under jit.
+
+    Args:
+        material: any material.
+        wavelength: wavelengths in nm, any shape (traced or concrete).
+
+    Returns:
+        a checkify Error: `err.throw()` raises if a wavelength is non-finite, <= 0 or outside
+        `material.wavelength_range`; `err.get()` gives the message or None.
+    """
+
+    def run(material: Material, wavelength: Any) -> None:
+        token = _validation._TRACED_CHECKS.set(True)
+        try:
+            check_wavelength(material.name, material.wavelength_range, as_wavelength(wavelength))
+        finally:
+            _validation._TRACED_CHECKS.reset(token)
+
+    error, _ = _checkify.checkify(run, errors=_checkify.user_checks)(material, wavelength)
+    return error
 
 
 def sqrt_permittivity(eps: jax.Array) -> jax.Array:

@@ -13,10 +13,11 @@ Effective media (permittivities eps = n^2, quasi-static, spherical inclusions):
 
 - Bruggeman: two components on an equal footing, f (eps_a - eps)/(eps_a + 2 eps)
   + (1 - f)(eps_b - eps)/(eps_b + 2 eps) = 0, a quadratic in eps,
-  2 eps^2 - b eps - eps_a eps_b = 0 with b = (3f - 1) eps_a + (2 - 3f) eps_b. Of its two
-  roots, the physical one is continuous from the pure components; jaxmie picks the root
-  closer to the Maxwell Garnett value with the majority component as host, which is exact at
-  f = 0 and 1 and agrees with Maxwell Garnett to first order in the minority fraction.
+  2 eps^2 - b eps - eps_a eps_b = 0 with b = (3f - 1) eps_a + (2 - 3f) eps_b. With absorbing
+  components exactly one root lies in the upper half plane: that is the physical one
+  (lossless components are decided in the limit of vanishing loss). It is symmetric in the
+  components, exact at f = 0 and 1, and agrees with Maxwell Garnett to first order in the
+  minority fraction.
 
 Stacked tables: `stack(materials, wavelength)` evaluates several materials on one grid into a
 `StackedTable` whose `index` array has shape (n_materials, n_wavelengths); `table.material(i)`
@@ -78,8 +79,20 @@ def maxwell_garnett(eps_host: jax.Array, eps_inclusion: jax.Array,
     return eps_host * (1.0 + 2.0 * fraction * beta) / (1.0 - fraction * beta)
 
 
+def _bruggeman_roots(eps_a, eps_b, fraction):
+    """The two roots of 2 eps^2 - b eps - eps_a eps_b = 0 (fraction already complex)."""
+    b = (3.0 * fraction - 1.0) * eps_a + (2.0 - 3.0 * fraction) * eps_b
+    root = jnp.sqrt(b * b + 8.0 * eps_a * eps_b)
+    return (b + root) / 4.0, (b - root) / 4.0
+
+
 def bruggeman(eps_a: jax.Array, eps_b: jax.Array, fraction: jax.Array) -> jax.Array:
     """Bruggeman (symmetric) effective permittivity of a two-component mixture.
+
+    Of the two roots of the Bruggeman quadratic, exactly one lies in the upper half plane
+    when the components absorb; that one is returned. Lossless components are decided as the
+    limit of vanishing loss (the choice is made on a copy with a relative loss of
+    sqrt(machine epsilon), and the exact root nearest to it is returned).
 
     Args:
         eps_a: permittivity of component a, complex, any shape.
@@ -90,15 +103,15 @@ def bruggeman(eps_a: jax.Array, eps_b: jax.Array, fraction: jax.Array) -> jax.Ar
         effective permittivity, broadcast shape; symmetric:
         bruggeman(a, b, f) == bruggeman(b, a, 1 - f).
     """
-    majority_b = jnp.asarray(fraction) <= 0.5
-    fraction = jnp.asarray(fraction).astype(jnp.result_type(eps_a, eps_b))
-    b = (3.0 * fraction - 1.0) * eps_a + (2.0 - 3.0 * fraction) * eps_b
-    root = jnp.sqrt(b * b + 8.0 * eps_a * eps_b)
-    plus, minus = (b + root) / 4.0, (b - root) / 4.0
-    reference = jnp.where(majority_b,
-                          maxwell_garnett(eps_b, eps_a, fraction),
-                          maxwell_garnett(eps_a, eps_b, 1.0 - fraction))
-    return jnp.where(jnp.abs(plus - reference) <= jnp.abs(minus - reference), plus, minus)
+    dtype = jnp.result_type(eps_a, eps_b)
+    fraction = jnp.asarray(fraction).astype(dtype)
+    plus, minus = _bruggeman_roots(eps_a, eps_b, fraction)
+    loss = float(np.sqrt(np.finfo(jnp.real(jnp.zeros((), dtype)).dtype).eps))
+    lossy = [jax.lax.stop_gradient(e + jnp.abs(e).astype(dtype) * (1j * loss))
+             for e in (eps_a, eps_b)]
+    lossy_plus, lossy_minus = _bruggeman_roots(*lossy, jax.lax.stop_gradient(fraction))
+    physical = jnp.where(jnp.imag(lossy_plus) >= jnp.imag(lossy_minus), lossy_plus, lossy_minus)
+    return jnp.where(jnp.abs(plus - physical) <= jnp.abs(minus - physical), plus, minus)
 
 
 def _mixture_range(*components: Any) -> tuple[float, float]:
