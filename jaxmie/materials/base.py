@@ -217,7 +217,8 @@ def is_concrete(*values: Any) -> bool:
                    for leaf in jax.tree_util.tree_leaves(values))
 
 
-_DESCRIPTIVE = ("name", "reference", "wavelength_range")
+# Static fields that do not change the computation, and their canonical values.
+_DESCRIPTIVE = {"name": "", "reference": "", "wavelength_range": UNBOUNDED}
 
 
 class Material:
@@ -263,9 +264,8 @@ class Material:
         changes = {}
         for field in dataclasses.fields(self):  # type: ignore[arg-type]
             value = getattr(self, field.name)
-            if (field.metadata.get("static") and field.name in _DESCRIPTIVE
-                    and field.default is not dataclasses.MISSING):
-                changes[field.name] = field.default
+            if field.metadata.get("static") and field.name in _DESCRIPTIVE:
+                changes[field.name] = _DESCRIPTIVE[field.name]
             elif isinstance(value, Material):
                 changes[field.name] = value._canonical()
         return dataclasses.replace(self, **changes) if changes else self  # type: ignore
@@ -284,6 +284,7 @@ class Material:
 
 
 def static_field(default: Any = dataclasses.MISSING) -> Any:
+    """A dataclass field that `register_dataclass` treats as static metadata (not a leaf)."""
     return dataclasses.field(default=default, metadata={"static": True})
 
 

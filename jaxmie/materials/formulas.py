@@ -192,8 +192,8 @@ class Formula(Material):
     """
 
     coefficients: Any
-    formula: int = static_field(1)
-    wavelength_range: tuple[float, float] = static_field((0.0, float("inf")))
+    formula: int = static_field()
+    wavelength_range: tuple[float, float] = static_field()
     name: str = static_field("formula")
     reference: str = static_field("")
 

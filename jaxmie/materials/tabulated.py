@@ -64,7 +64,7 @@ class Tabulated(Material):
     wavelength: Any
     n: Any
     k: Any
-    wavelength_range: tuple[float, float] = static_field((0.0, float("inf")))
+    wavelength_range: tuple[float, float] = static_field()
     name: str = static_field("tabulated")
     reference: str = static_field("")
 
