@@ -47,7 +47,7 @@ def test_drude_lorentz_matches_formula():
                   gamma_0=[0.4, 0.9], eps_inf=1.5)
     e = HC / WAVELENGTH
     eps = params["eps_inf"] - params["omega_p"] ** 2 / (e * (e + 1j * params["gamma"]))
-    for de, w0, g0 in zip(params["delta_eps"], params["omega_0"], params["gamma_0"]):
+    for de, w0, g0 in zip(params["delta_eps"], params["omega_0"], params["gamma_0"], strict=True):
         eps = eps + de * w0**2 / (w0**2 - e**2 - 1j * g0 * e)
     got = jm.DrudeLorentz(**params)(jnp.asarray(WAVELENGTH))
     np.testing.assert_allclose(got, _root(eps), rtol=1e-13)
@@ -55,8 +55,8 @@ def test_drude_lorentz_matches_formula():
 
 
 def test_rakic_lorentz_drude_gold_reproduces_database_table():
-    # Rakic et al., Appl. Opt. 37, 5271 (1998), Table 1 (Au, LD model); the refractiveindex.info
-    # table Au/Rakic-LD was generated from the same model (values rounded to 4 digits).
+    # Rakic et al., Appl. Opt. 37, 5271 (1998), Table 1 (Au, LD model); the
+    # refractiveindex.info table Au/Rakic-LD was generated from the same model (4 digits).
     gold = jm.drude_lorentz_rakic(
         omega_p=9.03, f0=0.760, gamma0=0.053,
         f=[0.024, 0.010, 0.071, 0.601, 4.384], gamma=[0.241, 0.345, 0.870, 2.494, 2.214],
@@ -116,11 +116,13 @@ def test_parameter_gradients():
 
     def table(k):
         material = jm.tabulated(np.array([400.0, 600.0, 800.0, 1000.0]),
-                                np.array([1.5, 1.45, 1.42, 1.41]), np.array([0.1, 0.05, 0.03, 0.02]))
+                                np.array([1.5, 1.45, 1.42, 1.41]),
+                                np.array([0.1, 0.05, 0.03, 0.02]))
         material = dataclasses.replace(material, k=k)
         return jnp.imag(material(w))
 
-    check_grads(jax.jit(table), (jnp.array([0.1, 0.05, 0.03, 0.02]),), order=1, modes=("fwd", "rev"))
+    check_grads(jax.jit(table), (jnp.array([0.1, 0.05, 0.03, 0.02]),), order=1,
+                modes=("fwd", "rev"))
 
 
 def test_pytree_round_trip_with_placeholder_leaves():

@@ -120,7 +120,7 @@ def _clamp(w: jax.Array, lo: jax.Array, hi: jax.Array) -> jax.Array:
     return jnp.where(w > hi, hi, w)
 
 
-def validate(material: "Material", wavelength: Any) -> _checkify.Error:
+def validate(material: Material, wavelength: Any) -> _checkify.Error:
     """Check wavelengths against a material's range; usable under jit.
 
     Args:
@@ -191,7 +191,7 @@ def evaluate_index(index: Any, wavelength: jax.Array) -> jax.Array:
     return jnp.asarray(value).astype(cdt)
 
 
-def _kernel(material: "Material", wavelength: jax.Array, lo: jax.Array,
+def _kernel(material: Material, wavelength: jax.Array, lo: jax.Array,
             hi: jax.Array) -> jax.Array:
     """Clamp to [lo, hi] and evaluate: the numerical core of every material call."""
     w = _clamp(wavelength, lo, hi)
@@ -258,7 +258,7 @@ class Material:
     def _evaluate(self, wavelength: jax.Array) -> jax.Array:
         raise NotImplementedError
 
-    def _canonical(self) -> "Material":
+    def _canonical(self) -> Material:
         """The same computation without descriptive metadata (name, reference, range):
         what the jitted kernel is keyed on. Material-valued fields are made canonical too."""
         changes = {}

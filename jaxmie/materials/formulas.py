@@ -75,71 +75,71 @@ def _power(base: jax.Array, exponent: jax.Array) -> jax.Array:
                      value)
 
 
-def _sum_terms(l: jax.Array, a: jax.Array, b: jax.Array,
+def _sum_terms(lam: jax.Array, a: jax.Array, b: jax.Array,
                term: Callable[[jax.Array, jax.Array, jax.Array], jax.Array]) -> jax.Array:
-    """sum_i term(l, a_i, b_i) over coefficient pairs; l has any shape, a, b shape (P,)."""
+    """sum_i term(lam, a_i, b_i) over coefficient pairs; lam any shape, a, b (P,)."""
     if a.shape[0] == 0:
-        return jnp.zeros_like(l)
-    shape = (1,) * l.ndim + a.shape
-    return jnp.sum(term(l[..., None], a.reshape(shape), b.reshape(shape)), axis=-1)
+        return jnp.zeros_like(lam)
+    shape = (1,) * lam.ndim + a.shape
+    return jnp.sum(term(lam[..., None], a.reshape(shape), b.reshape(shape)), axis=-1)
 
 
-def _n_sellmeier(l, c):
+def _n_sellmeier(lam, c):
     a, b = _pairs(c, 1)
-    l2 = l * l
+    l2 = lam * lam
     return jnp.sqrt(1.0 + c[0] + _sum_terms(l2, a, b, lambda x, p, q: p * x / (x - q * q)))
 
 
-def _n_sellmeier2(l, c):
+def _n_sellmeier2(lam, c):
     a, b = _pairs(c, 1)
-    l2 = l * l
+    l2 = lam * lam
     return jnp.sqrt(1.0 + c[0] + _sum_terms(l2, a, b, lambda x, p, q: p * x / (x - q)))
 
 
-def _n_polynomial(l, c):
+def _n_polynomial(lam, c):
     a, b = _pairs(c, 1)
-    return jnp.sqrt(c[0] + _sum_terms(l, a, b, lambda x, p, q: p * jnp.power(x, q)))
+    return jnp.sqrt(c[0] + _sum_terms(lam, a, b, lambda x, p, q: p * jnp.power(x, q)))
 
 
-def _n_rii(l, c):
+def _n_rii(lam, c):
     c = _pad(c, 9)
-    l2 = l * l
+    l2 = lam * lam
     n2 = (c[0]
-          + c[1] * jnp.power(l, c[2]) / (l2 - _power(c[3], c[4]))
-          + c[5] * jnp.power(l, c[6]) / (l2 - _power(c[7], c[8])))
+          + c[1] * jnp.power(lam, c[2]) / (l2 - _power(c[3], c[4]))
+          + c[5] * jnp.power(lam, c[6]) / (l2 - _power(c[7], c[8])))
     a, b = _pairs(c, 9)
-    return jnp.sqrt(n2 + _sum_terms(l, a, b, lambda x, p, q: p * jnp.power(x, q)))
+    return jnp.sqrt(n2 + _sum_terms(lam, a, b, lambda x, p, q: p * jnp.power(x, q)))
 
 
-def _n_cauchy(l, c):
+def _n_cauchy(lam, c):
     a, b = _pairs(c, 1)
-    return c[0] + _sum_terms(l, a, b, lambda x, p, q: p * jnp.power(x, q))
+    return c[0] + _sum_terms(lam, a, b, lambda x, p, q: p * jnp.power(x, q))
 
 
-def _n_gases(l, c):
+def _n_gases(lam, c):
     a, b = _pairs(c, 1)
-    inv2 = 1.0 / (l * l)
+    inv2 = 1.0 / (lam * lam)
     return 1.0 + c[0] + _sum_terms(inv2, a, b, lambda x, p, q: p / (q - x))
 
 
-def _n_herzberger(l, c):
+def _n_herzberger(lam, c):
     c = _pad(c, 6)
-    l2 = l * l
+    l2 = lam * lam
     g = 1.0 / (l2 - 0.028)
     return c[0] + c[1] * g + c[2] * g * g + c[3] * l2 + c[4] * l2 * l2 + c[5] * l2 * l2 * l2
 
 
-def _n_retro(l, c):
+def _n_retro(lam, c):
     c = _pad(c, 4)
-    l2 = l * l
+    l2 = lam * lam
     r = c[0] + c[1] * l2 / (l2 - c[2]) + c[3] * l2
     return jnp.sqrt((1.0 + 2.0 * r) / (1.0 - r))
 
 
-def _n_exotic(l, c):
+def _n_exotic(lam, c):
     c = _pad(c, 6)
-    l2 = l * l
-    s = l - c[4]
+    l2 = lam * lam
+    s = lam - c[4]
     return jnp.sqrt(c[0] + c[1] / (l2 - c[2]) + c[3] * s / (s * s + c[5]))
 
 
@@ -171,7 +171,8 @@ def formula_index(formula: int, wavelength_um: jax.Array, coefficients: jax.Arra
     try:
         fn = _FORMULAS[formula]
     except KeyError:
-        raise ValueError(f"unknown refractiveindex.info formula {formula!r}; expected 1-9") from None
+        raise ValueError(
+            f"unknown refractiveindex.info formula {formula!r}; expected 1-9") from None
     if coefficients.shape[0] < 1:
         raise ValueError(f"formula {formula} needs at least one coefficient")
     return fn(wavelength_um, coefficients)

@@ -85,7 +85,8 @@ class Drude(Material):
     """Free-electron (Drude) metal.
 
     .. math::
-        \\varepsilon(\\omega) = \\varepsilon_\\infty - \\frac{\\omega_p^2}{\\omega^2 + i\\gamma\\omega}
+        \\varepsilon(\\omega) = \\varepsilon_\\infty
+            - \\frac{\\omega_p^2}{\\omega^2 + i\\gamma\\omega}
 
     Attributes:
         omega_p: plasma energy hbar omega_p in eV, scalar (leaf).
@@ -115,8 +116,10 @@ class DrudeLorentz(Material):
     """Drude term plus Lorentz oscillators (set omega_p = 0 for a pure Lorentz medium).
 
     .. math::
-        \\varepsilon(\\omega) = \\varepsilon_\\infty - \\frac{\\omega_p^2}{\\omega^2 + i\\gamma\\omega}
-            + \\sum_j \\frac{\\Delta\\varepsilon_j\\, \\omega_j^2}{\\omega_j^2 - \\omega^2 - i\\gamma_j\\omega}
+        \\varepsilon(\\omega) = \\varepsilon_\\infty
+            - \\frac{\\omega_p^2}{\\omega^2 + i\\gamma\\omega}
+            + \\sum_j \\frac{\\Delta\\varepsilon_j\\, \\omega_j^2}
+                           {\\omega_j^2 - \\omega^2 - i\\gamma_j\\omega}
 
     Attributes:
         omega_p: Drude plasma energy in eV, scalar (leaf).

@@ -199,7 +199,7 @@ def _entry_parts(entry: Any, index: int, source: str, name: str, reference: str,
         labels = _COLUMNS[kind]
         table = _table(entry.get("data"), 1 + len(labels), f"{where} ({kind})")
         w = table[:, 0] * _UM_TO_NM
-        values = dict(zip(labels, table[:, 1:].T))
+        values = dict(zip(labels, table[:, 1:].T, strict=True))
         if "k" in values:
             values["k"] = _check_k(w, values["k"], f"{where} ({kind})", negative_k)
         material = tabulated(w, values.get("n", np.zeros_like(w)), values.get("k"),
@@ -331,7 +331,8 @@ def parse_csv(text: str, *, wavelength_unit: str = "nm", name: str = "material",
             if not rows and width is None:
                 width = len(fields)  # header row
                 continue
-            raise MaterialFileError(f"{source}: row {number} is not numeric: {stripped!r}") from None
+            raise MaterialFileError(
+                f"{source}: row {number} is not numeric: {stripped!r}") from None
         if len(values) not in (2, 3):
             raise MaterialFileError(
                 f"{source}: row {number} has {len(values)} columns; expected wavelength, n[, k]")
