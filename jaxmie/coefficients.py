@@ -74,9 +74,13 @@ class MieSeries:
         return self.a.shape[-1]
 
 
+def _abs2(z: jax.Array) -> jax.Array:
+    return jnp.real(z) ** 2 + jnp.imag(z) ** 2
+
+
 def _safe_abs(z: jax.Array) -> jax.Array:
     """|z| with a zero (not NaN) derivative at z = 0 (where psi_n/zeta_n underflows)."""
-    square = jnp.real(z) ** 2 + jnp.imag(z) ** 2
+    square = _abs2(z)
     positive = square > 0
     return jnp.where(positive, jnp.sqrt(jnp.where(positive, square, 1)), 0)
 
@@ -92,8 +96,7 @@ def _layer_ratio(outer: special.RiccatiBessel, z_outer, inner: special.RiccatiBe
     q_1 = (jnp.exp(2j * phase) * (inner.psi_1_scaled / outer.psi_1_scaled)
            * (special.zeta_ratio_1(z_outer) / special.zeta_ratio_1(z_inner)))
     factor = (inner.psi_ratio * outer.zeta_ratio) / (outer.psi_ratio * inner.zeta_ratio)
-    steps = jnp.cumprod(factor, axis=-1)
-    return q_1 * jnp.concatenate([jnp.ones((1,), steps.dtype), steps])
+    return q_1 * special.cumulative_product(factor)
 
 
 def _through_layer(h, m_h, m_d, d1_outer, d3_outer, d1_inner, d3_inner, q):
@@ -150,7 +153,7 @@ def layered_series(x: jax.Array, m: jax.Array, n_max: int):
 
     def coefficient(h):
         a = ratio * (h - host.d1) / (h - host.d3)
-        absorbed = -jnp.imag(h) * inv_zeta_sq / jnp.abs(h - host.d3) ** 2
+        absorbed = -jnp.imag(h) * inv_zeta_sq / _abs2(h - host.d3)
         # Exactly zero for lossless layers (Im h is rounding noise there), derivative kept.
         absorbed = absorbed - jnp.where(lossless, lax.stop_gradient(absorbed), 0)
         return a, absorbed

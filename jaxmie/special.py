@@ -31,6 +31,7 @@ from jax import lax
 __all__ = [
     "RiccatiBessel",
     "angular_functions",
+    "cumulative_product",
     "psi_zeta_ratio",
     "riccati_bessel",
     "zeta_ratio_1",
@@ -191,6 +192,23 @@ def _riccati_bessel_jvp(n_max, primals, tangents):
     return rb, tangent
 
 
+def cumulative_product(factors: jax.Array) -> jax.Array:
+    """Running product over the last axis (shape kept), with a leading 1 prepended.
+
+    A sequential scan: its reverse-mode derivative is a cheap linear scan, where
+    jnp.cumprod's goes through an associative scan. Returns shape (..., N + 1).
+    """
+    moved = jnp.moveaxis(factors, -1, 0)
+
+    def step(product, factor):
+        product = product * factor
+        return product, product
+
+    _, products = lax.scan(step, jnp.ones(moved.shape[1:], moved.dtype), moved)
+    products = jnp.concatenate([jnp.ones_like(moved[:1]), products])
+    return jnp.moveaxis(products, 0, -1)
+
+
 def zeta_ratio_1(z: jax.Array) -> jax.Array:
     """zeta_1(z)/zeta_0(z) = 1/z - i."""
     return 1 / z - 1j
@@ -204,8 +222,7 @@ def psi_zeta_ratio(rb: RiccatiBessel, z: jax.Array) -> jax.Array:
     small Im z (the host medium): it grows like exp(2 Im z).
     """
     ratio_1 = 1j * rb.psi_1_scaled * jnp.exp(-2j * z) / zeta_ratio_1(z)
-    steps = jnp.cumprod(rb.psi_ratio / rb.zeta_ratio, axis=-1)
-    return ratio_1 * jnp.concatenate([jnp.ones((1,), steps.dtype), steps])
+    return ratio_1 * cumulative_product(rb.psi_ratio / rb.zeta_ratio)
 
 
 def angular_functions(mu: jax.Array, n_max: int) -> tuple[jax.Array, jax.Array]:
