@@ -39,14 +39,12 @@ import numpy as np
 from jax import lax
 
 from . import special
+from ._batching import map_batch
 from .particles import Particle, layer_indices, layer_radii
 from .validation import check_particle, concrete_value
 
 __all__ = ["MieSeries", "coefficients", "layered_series", "n_max_for", "series"]
 
-# Particle-wavelength pairs evaluated per vmapped block; blocks are streamed with lax.map
-# so that the recurrences' working set stays in cache (see DESIGN.md, speed notes).
-_BLOCK_SIZE = 4096
 # n_max is rounded up to a multiple of this, so nearby sizes share one compilation.
 _N_MAX_BUCKET = 8
 
@@ -129,7 +127,7 @@ def layered_series(x: jax.Array, m: jax.Array, n_max: int):
     z_inner = m[1:] * xc[:-1]  # m_l x_{l-1}
     args = jnp.concatenate([z_outer, z_inner, xc[-1:]])
     rb = jax.vmap(special.riccati_bessel, in_axes=(0, None))(args, n_max)
-    pick = lambda index: jax.tree.map(lambda v: v[index], rb)  # noqa: E731
+    pick = lambda index: jax.tree.map(lambda v: v[index], rb)
 
     h_a = h_b = rb.d1[0]
     if n_layers > 1:
@@ -240,11 +238,8 @@ def _batched_series(x: jax.Array, m: jax.Array, n_max: int) -> MieSeries:
     calls reuse one compilation per shape and n_max."""
     batch_shape, n_layers = x.shape[:-1], x.shape[-1]
     flat = (x.reshape(-1, n_layers), m.reshape(-1, n_layers))
-    kernel = lambda xm: layered_series(xm[0], xm[1], n_max)  # noqa: E731
-    if flat[0].shape[0] > _BLOCK_SIZE:
-        out = lax.map(kernel, flat, batch_size=_BLOCK_SIZE)
-    else:
-        out = jax.vmap(kernel)(flat)
+    kernel = lambda xm: layered_series(xm[0], xm[1], n_max)
+    out = map_batch(kernel, flat)
     a, b, abs_a, abs_b = (v.reshape(*batch_shape, n_max) for v in out)
     return MieSeries(a=a, b=b, absorption_a=abs_a, absorption_b=abs_b, x=x[..., -1])
 

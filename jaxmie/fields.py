@@ -48,9 +48,9 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax import lax
 
 from . import _layer_fields, vsh
+from ._batching import map_batch
 from .coefficients import size_parameters
 from .particles import Particle, layer_radii
 from .validation import concrete_value
@@ -67,8 +67,6 @@ __all__ = [
 ]
 
 _N_MAX_BUCKET = 8
-# Positions evaluated per vmapped block; larger sets stream through lax.map.
-_BLOCK_SIZE = 4096
 # A point closer to the centre than this (in units of 1 / (k |m|)) is moved this far off it:
 # the harmonics' angular factors are undefined at r = 0. The value changes by ~1e-8
 # relative, and the gradient there stays finite (its rounding error is ~eps / 1e-8).
@@ -209,7 +207,7 @@ def _fields_one(t, k, position, n_max, field, polarization):
     # y polarisation: the x-polarised solution rotated by +90 degrees about z.
     x, y, z = position[0], position[1], position[2]
     e, h = _fields_x(t, k, jnp.stack([y, -x, z]), n_max, field)
-    rotate = lambda v: jnp.stack([-v[1], v[0], v[2]])  # noqa: E731
+    rotate = lambda v: jnp.stack([-v[1], v[0], v[2]])
     return rotate(e), rotate(h)
 
 
@@ -221,10 +219,8 @@ def _batched_fields(x, m, k, positions, n_max, field, polarization):
     def one_particle(xmk):
         x1, m1, k1 = xmk
         t = _layer_fields.layer_tables(x1, m1, n_max)
-        point = lambda p: _fields_one(t, k1, p, n_max, field, polarization)  # noqa: E731
-        if flat_positions.shape[0] > _BLOCK_SIZE:
-            return lax.map(point, flat_positions, batch_size=_BLOCK_SIZE)
-        return jax.vmap(point)(flat_positions)
+        point = lambda p: _fields_one(t, k1, p, n_max, field, polarization)
+        return map_batch(point, flat_positions)
 
     e, h = jax.vmap(one_particle)((x.reshape(-1, n_layers), m.reshape(-1, n_layers),
                                    k.reshape(-1)))
@@ -313,7 +309,7 @@ class FieldMap:
     e2: jax.Array
     h2: jax.Array
     radii: jax.Array
-    plane: str = dataclasses.field(metadata=dict(static=True), default="xz")
+    plane: str = dataclasses.field(metadata={"static": True}, default="xz")
 
 
 def field_map(particle: Particle, wavelength, n_env=1.0, n_max: int | None = None, *,
@@ -331,7 +327,7 @@ def field_map(particle: Particle, wavelength, n_env=1.0, n_max: int | None = Non
     u, v, positions = plane_positions(half_width, n_points, plane, offset)
     e, h = fields(particle, wavelength, positions, n_env, n_max, field=field,
                   polarization=polarization)
-    intensity = lambda f: jnp.sum(jnp.real(f) ** 2 + jnp.imag(f) ** 2, axis=-1)  # noqa: E731
+    intensity = lambda f: jnp.sum(jnp.real(f) ** 2 + jnp.imag(f) ** 2, axis=-1)
     return FieldMap(u=u, v=v, e2=intensity(e), h2=intensity(h), radii=layer_radii(particle),
                     plane=plane)
 

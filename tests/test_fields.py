@@ -7,6 +7,7 @@ incident H_0, so scattnlay's H is multiplied by Z_0 (the tests use n_env = 1 wit
 which takes relative indices and coordinates in units of 1/k).
 """
 
+import importlib
 import warnings
 
 import jax
@@ -15,8 +16,10 @@ import numpy as np
 import pytest
 
 import jaxmie as jm
-from jaxmie import fields as F
 from jaxmie import vsh
+
+# jm.fields is the function; the module (internal helpers) is imported by its path.
+F = importlib.import_module("jaxmie.fields")
 
 scattnlay = pytest.importorskip("scattnlay")
 
