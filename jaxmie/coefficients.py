@@ -125,11 +125,12 @@ def layered_series(x: jax.Array, m: jax.Array, n_max: int):
     xc = x.astype(m.dtype)
     z_outer = m * xc  # m_l x_l
     z_inner = m[1:] * xc[:-1]  # m_l x_{l-1}
-    args = jnp.concatenate([z_outer, z_inner, xc[-1:]])
+    # The core needs only D1: a call of its own lets XLA drop its upward recurrence.
+    h_a = h_b = special.riccati_bessel(z_outer[0], n_max).d1
+    args = jnp.concatenate([z_outer[1:], z_inner, xc[-1:]])
     rb = jax.vmap(special.riccati_bessel, in_axes=(0, None))(args, n_max)
     pick = lambda index: jax.tree.map(lambda v: v[index], rb)
 
-    h_a = h_b = rb.d1[0]
     if n_layers > 1:
 
         def shell(carry, layer):
@@ -141,7 +142,7 @@ def layered_series(x: jax.Array, m: jax.Array, n_max: int):
                     _through_layer(h_b, m_in, m_out, *args)), None
 
         layers = (m[:-1], m[1:], z_outer[1:], z_inner, m[1:] * (xc[1:] - xc[:-1]),
-                  pick(slice(1, n_layers)), pick(slice(n_layers, -1)))
+                  pick(slice(0, n_layers - 1)), pick(slice(n_layers - 1, -1)))
         (h_a, h_b), _ = lax.scan(shell, (h_a, h_b), layers)
 
     host, x_out = pick(-1), xc[-1]
