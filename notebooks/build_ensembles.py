@@ -43,7 +43,8 @@ The quadrature drops 1e-6 of the droplets in the tails (`tail`); `nodes` must re
 ripple structure at the largest size parameter, so we first check convergence at 550 nm."""),
     code("""cloud = ensemble.LogNormal.from_effective(4000.0, 0.1)
 print(f"r_g = {float(cloud.median):.1f} nm, sigma = {float(cloud.sigma):.4f}, "
-      f"r_eff = {float(cloud.effective_radius()):.1f} nm, v_eff = {float(cloud.effective_variance()):.4f}")
+      f"r_eff = {float(cloud.effective_radius()):.1f} nm, "
+      f"v_eff = {float(cloud.effective_variance()):.4f}")
 
 for nodes in (512, 1024, 2048, 4096, 8192):
     quad = ensemble.Quadrature(nodes=nodes, tail=1e-6)
@@ -207,7 +208,8 @@ plt.show()"""),
 
 Polystyrene-like spheres (n = 1.59) of mean radius 150 nm in water (n_env = 1.33) at
 532 nm, p = 0.1, eta = 0.3. `mie_decoupling` replaces F by the Mie amplitudes S1, S2; for
-these sizes 2 x |m - 1| ~ 0.9 (m = 1.59 / 1.33, x = 2.4), outside the RGD regime, and the curves differ visibly.
+these sizes 2 x |m - 1| ~ 0.9 (m = 1.59 / 1.33, x = 2.4), outside the RGD regime, and the
+curves differ visibly.
 At m -> 1 the two agree (tests/test_ensemble.py checks it)."""),
     code("""theta = jnp.linspace(0.02, jnp.pi, 300)
 wl, n_env = 532.0, 1.33
@@ -218,7 +220,8 @@ rgd = suspension.decoupling(q_theta, dist, 0.3)
 polarisation = (1 + jnp.cos(theta) ** 2) / 2
 plt.figure(figsize=(6.5, 4))
 plt.semilogy(np.degrees(theta), mie.intensity, label="Mie amplitudes")
-plt.semilogy(np.degrees(theta), rgd.intensity * polarisation, "--", label="RGD (x unpolarised factor)")
+plt.semilogy(np.degrees(theta), rgd.intensity * polarisation, "--",
+             label="RGD (x unpolarised factor)")
 plt.xlabel("scattering angle (degrees)")
 plt.ylabel("I / I_form(0)")
 plt.legend()
