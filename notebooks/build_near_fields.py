@@ -27,7 +27,6 @@ import optax
 
 import jaxmie as jm
 import jaxmie.materials
-from jaxmie import fields
 
 gold, silicon = jaxmie.materials.get("Au"), jaxmie.materials.get("Si")
 wavelength = 575.0
@@ -35,14 +34,14 @@ print("n_Au =", complex(gold(wavelength)), " n_Si =", complex(silicon(wavelength
 particle = jm.CoreShell(r_core=20.0, r_shell=100.0, n_core=gold, n_shell=silicon)"""),
     md("## Field maps in the x-z plane"),
     code("""start = time.perf_counter()
-fmap = fields.field_map(particle, wavelength, half_width=200.0, n_points=400, plane="xz")
+fmap = jm.field_map(particle, wavelength, half_width=200.0, n_points=400, plane="xz")
 fmap.e2.block_until_ready()
 print(f"160,000 points (both fields): {time.perf_counter() - start:.2f} s including compilation")
-print("orders used (Le Ru rule):", fields.n_max_near_field(2 * np.pi * 100.0 / wavelength))
+print("orders used (Le Ru rule):", jm.n_max_near_field(2 * np.pi * 100.0 / wavelength))
 
 fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
 for ax, quantity in zip(axes, ("e2", "h2")):
-    _, image = fields.plot_field_map(fmap, quantity, ax=ax)
+    _, image = jm.plot_field_map(fmap, quantity, ax=ax)
     fig.colorbar(image, ax=ax, shrink=0.85)
 fig.suptitle("Au (20 nm) / Si (100 nm) core-shell at 575 nm, x-polarised, k along +z")
 plt.tight_layout()
@@ -59,10 +58,10 @@ if fieldnlay is not None:
     k = 2 * np.pi / wavelength
     points = np.array([[5.0, 3.0, -8.0], [60.0, 0.0, 40.0], [30.0, -20.0, -80.0],
                        [120.0, 10.0, 30.0], [-150.0, 0.0, 150.0]])
-    e, h = fields.fields(particle, wavelength, points)
+    e, h = jm.fields(particle, wavelength, points)
     n_layers = np.array([complex(gold(wavelength)), complex(silicon(wavelength))])
     _, e_ref, h_ref = fieldnlay(k * np.array([20.0, 100.0]), n_layers, *(k * points.T),
-                                nmax=fields.n_max_near_field(k * 100.0))
+                                nmax=jm.n_max_near_field(k * 100.0))
     h_ref = h_ref * 4e-7 * np.pi * 299792458.0
     err_e = np.abs(np.asarray(e) - e_ref).max(-1) / np.linalg.norm(e_ref, axis=-1)
     err_h = np.abs(np.asarray(h) - h_ref).max(-1) / np.linalg.norm(h_ref, axis=-1)
@@ -93,7 +92,7 @@ def enhancement(params):
     r_core, r_shell = radii_of(params)
     p = jm.CoreShell(r_core=r_core, r_shell=r_shell, n_core=gold, n_shell=silicon)
     probe = (r_shell + 5.0) * jnp.asarray(direction)
-    e, _ = fields.fields(p, wavelength, probe, n_max=N_MAX)
+    e, _ = jm.fields(p, wavelength, probe, n_max=N_MAX)
     return jnp.sum(jnp.abs(e) ** 2)
 
 
@@ -120,14 +119,14 @@ r_core, r_shell = (float(v) for v in radii_of(params))
 print(f"|E|^2 at the probe: {history[0]:.2f} -> {float(enhancement(params)):.2f}")
 print(f"radii: core {r_core:.2f} nm, shell {r_shell:.2f} nm")"""),
     code("""optimised = jm.CoreShell(r_core=r_core, r_shell=r_shell, n_core=gold, n_shell=silicon)
-after = fields.field_map(optimised, wavelength, half_width=200.0, n_points=200, n_max=N_MAX)
+after = jm.field_map(optimised, wavelength, half_width=200.0, n_points=200, n_max=N_MAX)
 fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
 axes[0].plot(history, "o-", ms=3)
 axes[0].set_xlabel("Adam step")
 axes[0].set_ylabel("|E|^2 at the probe")
 axes[0].set_title("hotspot enhancement")
 for ax, fm, label in ((axes[1], fmap, "start"), (axes[2], after, "optimised")):
-    _, image = fields.plot_field_map(fm, "e2", ax=ax)
+    _, image = jm.plot_field_map(fm, "e2", ax=ax)
     fig.colorbar(image, ax=ax, shrink=0.85)
     ax.set_title(f"|E|^2, {label}")
 axes[2].plot(*((r_shell + 5.0) * direction[[0, 2]]), "c+", ms=12)
