@@ -173,6 +173,25 @@ class _Distribution:
         """Quadrature radii (nm) and weights summing to 1, each of shape (K,)."""
         raise NotImplementedError  # pragma: no cover
 
+    #: (field, predicate on a NumPy value, rule) for the concrete-input checks
+    _rules: tuple = ()
+
+    def check(self) -> None:
+        """Raise ValueError naming the field if a concrete parameter is out of range.
+
+        Traced parameters (inside jit / vmap) are not checked. mean_optics, decoupling
+        and mie_decoupling call this on eager input.
+        """
+        for field, ok, rule in self._rules:
+            value = concrete_value(getattr(self, field))
+            if value is not None and not np.all(ok(np.asarray(value))):
+                raise ValueError(f"{type(self).__name__}.{field} must be {rule}; got "
+                                 f"{np.asarray(value).ravel()[:5].tolist()}")
+        self._check_more()
+
+    def _check_more(self) -> None:
+        """Checks involving several fields (subclasses)."""
+
     def mean(self) -> jax.Array:
         """Number-mean radius <r> in nm."""
         return self.moment(1)
@@ -200,6 +219,9 @@ class LogNormal(_Distribution):
         sigma: standard deviation of ln r (scalar, > 0); the geometric standard deviation
             is exp(sigma). r_eff = r_g exp(5 sigma^2 / 2), v_eff = exp(sigma^2) - 1.
     """
+
+    _rules = (("median", lambda v: np.isfinite(v) & (v > 0), "finite and > 0 nm"),
+              ("sigma", lambda v: np.isfinite(v) & (v > 0), "finite and > 0"))
 
     median: Any
     sigma: Any
@@ -233,6 +255,9 @@ class Normal(_Distribution):
     Moments are those of the untruncated normal: meant for std well below mean.
     """
 
+    _rules = (("mean_radius", lambda v: np.isfinite(v) & (v > 0), "finite and > 0 nm"),
+              ("std", lambda v: np.isfinite(v) & (v > 0), "finite and > 0 nm"))
+
     mean_radius: Any
     std: Any
 
@@ -255,6 +280,14 @@ class Normal(_Distribution):
 @dataclasses.dataclass(frozen=True)
 class Uniform(_Distribution):
     """Uniform number distribution of radii on [low, high] nm (scalars, 0 < low < high)."""
+
+    _rules = (("low", lambda v: np.isfinite(v) & (v > 0), "finite and > 0 nm"),
+              ("high", lambda v: np.isfinite(v) & (v > 0), "finite and > 0 nm"))
+
+    def _check_more(self):
+        low, high = concrete_value(self.low), concrete_value(self.high)
+        if low is not None and high is not None and not np.all(high > low):
+            raise ValueError(f"Uniform: high must exceed low; got low={low}, high={high}")
 
     low: Any
     high: Any
@@ -312,6 +345,9 @@ class Gamma(_Distribution):
     one from the number-mean radius and the polydispersity std/mean.
     """
 
+    _rules = (("r_eff", lambda v: np.isfinite(v) & (v > 0), "finite and > 0 nm"),
+              ("v_eff", lambda v: (v > 0) & (v < 0.5), "in (0, 1/2) (shape (1 - 2b)/b > 0)"))
+
     r_eff: Any
     v_eff: Any
 
@@ -357,6 +393,9 @@ class ModifiedGamma(_Distribution):
     Deirmendjian's cloud C.1 is alpha = 6, r_c = 4000 nm, gamma = 1.
     """
 
+    _rules = tuple((name, lambda v: np.isfinite(v) & (v > 0), "finite and > 0")
+                   for name in ("alpha", "r_c", "gamma"))
+
     alpha: Any
     r_c: Any
     gamma: Any
@@ -386,6 +425,10 @@ class Weighted(_Distribution):
         radii: radii in nm, shape (K,). weights: non-negative, shape (K,); normalised here.
     The quadrature settings are ignored: the given radii are the nodes.
     """
+
+    _rules = (("radii", lambda v: np.isfinite(v) & (v > 0), "finite and > 0 nm"),
+              ("weights", lambda v: np.isfinite(v) & (v >= 0) & (np.sum(v) > 0),
+               "finite, >= 0 and not all zero"))
 
     radii: Any
     weights: Any
@@ -510,6 +553,7 @@ def mean_optics(dist, n=None, wavelength=550.0, theta=None, n_env=1.0, *,
     if n_max is None:
         n_max = ensemble_n_max(dist, wavelength, n_env, particle=particle,
                                quadrature=quadrature)
+    dist.check()
     radii, _ = dist.nodes(quadrature)
     if concrete_value(radii) is not None:  # eager call: check the inputs like jaxmie does
         check_particle(_make(particle, n, radii), wavelength, n_env)

@@ -192,6 +192,7 @@ def decoupling(q, dist, eta, *, quadrature: Quadrature = Quadrature()) -> Decoup
         Decoupling with fields of shape Q.
     """
     q = jnp.asarray(q)
+    dist.check()
     radii, weights = dist.nodes(quadrature)  # (K,)
     volume = radii**3  # 4 pi / 3 cancels in P and beta
     amp = volume[(..., *(None,) * q.ndim)] * sphere_form_amplitude(q[None] * radii[
@@ -228,6 +229,7 @@ def mie_decoupling(dist, n, wavelength, theta, eta, n_env=1.0, *,
         form [1 + beta (S(q(theta)) - 1)].
     """
     theta = jnp.asarray(theta)
+    dist.check()
     radii, weights = dist.nodes(quadrature)
     angles = jnp.concatenate([jnp.zeros((1,), theta.dtype), theta.ravel()])
     s1, s2 = amplitudes(Sphere(radius=radii, n=n), wavelength, angles, n_env, n_max)  # (K, T+1)

@@ -107,6 +107,21 @@ def test_uniform_and_weighted_moments():
                                rtol=1e-14)
 
 
+@pytest.mark.parametrize("dist,field", [
+    (E.LogNormal(median=-5.0, sigma=0.2), "median"),
+    (E.LogNormal(median=100.0, sigma=0.0), "sigma"),
+    (E.Gamma(r_eff=100.0, v_eff=0.6), "v_eff"),
+    (E.ModifiedGamma(alpha=6.0, r_c=float("nan"), gamma=1.0), "r_c"),
+    (E.Uniform(low=200.0, high=100.0), "high must exceed low"),
+    (E.Weighted(radii=jnp.array([10.0, 20.0]), weights=jnp.array([-1.0, 2.0])), "weights"),
+])
+def test_bad_concrete_parameters_raise_naming_the_field(dist, field):
+    with pytest.raises(ValueError, match=field):
+        E.mean_optics(dist, M, 550.0, n_max=8)
+    with pytest.raises(ValueError, match=field):
+        S.decoupling(jnp.array([0.01]), dist, 0.2)
+
+
 # ------------------------------------------------------------------------------------------
 # Averages
 # ------------------------------------------------------------------------------------------
