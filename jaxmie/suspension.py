@@ -58,7 +58,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from .ensemble import Gamma, Quadrature
+from .distributions import Gamma, Quadrature
 from .observables import amplitudes
 from .particles import Sphere
 

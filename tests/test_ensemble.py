@@ -1,4 +1,5 @@
-"""Ensembles: size distributions, quadrature averages, dense suspensions, batches at scale.
+"""Ensembles (jaxmie.distributions, jaxmie.ensemble, jaxmie.suspension): size distributions,
+quadrature averages, dense suspensions, batches at scale.
 
 References from outside jaxmie: Hansen & Travis' closed forms, scipy.integrate.quad of
 scipy.stats densities and of miepython's efficiencies, mpmath for the Percus-Yevick closed
