@@ -238,6 +238,11 @@ def test_jit_and_wavelength_blocks_match_the_explicit_weighted_sum():
                                rtol=1e-13)
     with pytest.raises(ValueError, match="n_max"):
         jax.jit(lambda m: E.mean_optics(E.LogNormal(m, 0.25), M, 550.0).c_ext)(200.0)
+    # a batch of distributions through vmap equals one at a time
+    medians = jnp.array([190.0, 200.0, 205.0])
+    batched = jax.vmap(lambda m: optics(m, 0.25).c_ext)(medians)
+    for i, m in enumerate(medians):
+        np.testing.assert_allclose(batched[i], optics(m, 0.25).c_ext, rtol=1e-13)
 
 
 @pytest.mark.parametrize("family,fixed_nodes", [
