@@ -8,13 +8,20 @@ import jax as _jax
 
 _jax.config.update("jax_enable_x64", True)
 
+from . import distributions as distributions  # noqa: E402
+from . import ensemble as ensemble  # noqa: E402
 from . import materials as materials  # noqa: E402
+from . import suspension as suspension  # noqa: E402
 from .coefficients import MieSeries as MieSeries  # noqa: E402
 from .coefficients import coefficients as coefficients  # noqa: E402
 from .coefficients import layered_series as layered_series  # noqa: E402
 from .coefficients import n_max_for as n_max_for  # noqa: E402
 from .coefficients import series as series  # noqa: E402
 from .coefficients import size_parameters as size_parameters  # noqa: E402
+from .distributions import Gamma as Gamma  # noqa: E402
+from .distributions import LogNormal as LogNormal  # noqa: E402
+from .ensemble import EnsembleOptics as EnsembleOptics  # noqa: E402
+from .ensemble import mean_optics as mean_optics  # noqa: E402
 from .fields import FieldMap as FieldMap  # noqa: E402
 from .fields import LayerCoefficients as LayerCoefficients  # noqa: E402
 from .fields import field_map as field_map  # noqa: E402

@@ -157,6 +157,8 @@ def _abs2(z: jax.Array) -> jax.Array:
     return jnp.real(z) ** 2 + jnp.imag(z) ** 2
 
 
+# The observables from a series are jitted so that eager calls compile them once, not op by op.
+@jax.jit
 def _multipoles(s: MieSeries) -> Multipoles:
     n = _orders(s)
     weight = 2 * (2 * n + 1) / (s.x**2)[..., None]
@@ -169,6 +171,7 @@ def _multipoles(s: MieSeries) -> Multipoles:
     )
 
 
+@jax.jit
 def _efficiencies(s: MieSeries) -> Efficiencies:
     n = _orders(s)
     inv_x2 = 1 / s.x**2
@@ -234,6 +237,7 @@ def multipoles(particle: Particle, wavelength, n_env=1.0, n_max: int | None = No
     return _multipoles(series(particle, wavelength, n_env, n_max))
 
 
+@jax.jit
 def _amplitudes(s: MieSeries, theta) -> tuple[jax.Array, jax.Array]:
     theta = jnp.asarray(theta).astype(s.x.dtype)
     n = _orders(s)

@@ -68,7 +68,7 @@ def _psi_ratio_above(z: jax.Array, n_max: int) -> jax.Array:
         return k - 1, r
 
     start = _start_order(z, n_max)
-    _, r = lax.while_loop(lambda s: s[0] > n_max, step, (start, jnp.zeros((), z.dtype)))
+    _, r = lax.while_loop(lambda s: s[0] > n_max, step, (start, jnp.zeros_like(z)))
     return r
 
 

@@ -81,11 +81,18 @@ def test_gradients_match_finite_differences(regime):
         np.testing.assert_allclose(jac[:, i], numeric, atol=tol, err_msg=f"parameter {i}")
 
 
-@pytest.mark.parametrize("regime", ["dielectric", "metal-shell", "small"])
+@pytest.mark.parametrize("regime", [
+    "metal-shell",
+    # Each second-order check compiles eight programs of the whole solver (~40 s).
+    pytest.param("dielectric", marks=pytest.mark.slow),
+    pytest.param("small", marks=pytest.mark.slow),
+])
 def test_check_grads_second_order(regime):
     # check_grads steps every parameter both ways: keep k > 0 so no step is a gain medium.
     params = jnp.asarray(REGIMES[regime]).at[jnp.array([3, 5])].max(0.01)
-    f = lambda p: efficiency_vector(p, n_max=16)  # noqa: E731
+    # Jitted: check_grads re-evaluates every transformation many times; eagerly that costs
+    # op-by-op dispatch, under jit one compilation each.
+    f = jax.jit(lambda p: efficiency_vector(p, n_max=16))
     check_grads(f, (params,), order=2, modes=("fwd", "rev"), eps=1e-4, rtol=2e-5)
 
 
@@ -103,7 +110,7 @@ def test_gradient_with_respect_to_angle():
         return jm.mueller_matrix(p, 500.0, theta, n_max=16).s11
 
     theta = jnp.array([0.0, 0.3, 1.2, 2.9, np.pi])
-    grad = jax.vmap(jax.grad(s11))(theta)
+    grad = jax.jit(jax.vmap(jax.grad(s11)))(theta)
     assert bool(jnp.all(jnp.isfinite(grad)))
     # S11 is even in theta about 0 and pi: its derivative vanishes there.
     assert abs(float(grad[0])) < 1e-9 * float(s11(0.0)) and abs(float(grad[-1])) < 1e-9 * float(
@@ -111,7 +118,7 @@ def test_gradient_with_respect_to_angle():
     h = 1e-6
     numeric = (jax.vmap(s11)(theta[1:4] + h) - jax.vmap(s11)(theta[1:4] - h)) / (2 * h)
     np.testing.assert_allclose(grad[1:4], numeric, rtol=1e-6)
-    check_grads(s11, (jnp.asarray(0.7),), order=2, modes=("fwd", "rev"))
+    check_grads(jax.jit(s11), (jnp.asarray(0.7),), order=2, modes=("fwd", "rev"))
 
 
 STRESS = {
