@@ -175,20 +175,27 @@ def _multipoles(s: MieSeries) -> Multipoles:
 def _efficiencies(s: MieSeries) -> Efficiencies:
     n = _orders(s)
     inv_x2 = 1 / s.x**2
-    poles = _multipoles(s)
-    q_sca = jnp.sum(poles.q_sca_electric + poles.q_sca_magnetic, axis=-1)
-    q_abs = jnp.sum(2 * (2 * n + 1) * (s.absorption_a + s.absorption_b), axis=-1) * inv_x2
-    q_ext = q_sca + q_abs
+    two_n_1 = 2 * n + 1
     sign = jnp.where(n % 2 == 0, 1, -1).astype(n.dtype)
-    q_back = _abs2(jnp.sum((2 * n + 1) * sign * (s.a - s.b), axis=-1)) * inv_x2
-    q_fwd = _abs2(jnp.sum((2 * n + 1) * (s.a + s.b), axis=-1)) * inv_x2
-    nn = n[:-1]
-    cross = jnp.sum(
-        nn * (nn + 2) / (nn + 1)
-        * jnp.real(s.a[..., :-1] * jnp.conj(s.a[..., 1:]) + s.b[..., :-1] * jnp.conj(s.b[..., 1:])),
-        axis=-1,
-    ) + jnp.sum((2 * n + 1) / (n * (n + 1)) * jnp.real(s.a * jnp.conj(s.b)), axis=-1)
-    g_q_sca = 4 * cross * inv_x2
+    a_next = jnp.concatenate([s.a[..., 1:], jnp.zeros_like(s.a[..., :1])], axis=-1)
+    b_next = jnp.concatenate([s.b[..., 1:], jnp.zeros_like(s.b[..., :1])], axis=-1)
+    back = two_n_1 * sign * (s.a - s.b)
+    fwd = two_n_1 * (s.a + s.b)
+    # Every sum over orders in one reduction: for a few particles the cost is the number of
+    # kernels XLA launches, not the arithmetic.
+    terms = jnp.stack([
+        2 * two_n_1 * (_abs2(s.a) + _abs2(s.b)),
+        2 * two_n_1 * (s.absorption_a + s.absorption_b),
+        jnp.real(back), jnp.imag(back), jnp.real(fwd), jnp.imag(fwd),
+        n * (n + 2) / (n + 1) * jnp.real(s.a * jnp.conj(a_next) + s.b * jnp.conj(b_next))
+        + two_n_1 / (n * (n + 1)) * jnp.real(s.a * jnp.conj(s.b)),
+    ])
+    sums = jnp.sum(terms, axis=-1)
+    q_sca, q_abs = sums[0] * inv_x2, sums[1] * inv_x2
+    q_ext = q_sca + q_abs
+    q_back = (sums[2] ** 2 + sums[3] ** 2) * inv_x2
+    q_fwd = (sums[4] ** 2 + sums[5] ** 2) * inv_x2
+    g_q_sca = 4 * sums[6] * inv_x2
     scatters = q_sca > 0
     g = jnp.where(scatters, g_q_sca / jnp.where(scatters, q_sca, 1), 0)
     return Efficiencies(q_ext=q_ext, q_sca=q_sca, q_abs=q_abs, q_back=q_back, q_fwd=q_fwd, g=g,
