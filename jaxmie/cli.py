@@ -71,11 +71,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--shell", type=parse_layer, action="append", default=[],
                         help="a shell as INDEX:RADIUS (repeat for more shells)")
     parser.add_argument("--layer", type=parse_layer, action="append", default=[],
-                        help="a layer as INDEX:RADIUS, inner to outer (alternative to --core/--shell)")
+                        help="a layer as INDEX:RADIUS, inner to outer "
+                             "(alternative to --core/--shell)")
     parser.add_argument("--env", type=float, default=1.0, help="host refractive index (default 1)")
     parser.add_argument("--wavelengths", type=parse_wavelengths, default="400:1000:301",
                         help="START:STOP:COUNT in nm or a list (default 400:1000:301)")
-    parser.add_argument("--n-max", type=int, default=None, help="number of orders (default: Wiscombe)")
+    parser.add_argument("--n-max", type=int, default=None,
+                        help="number of orders (default: Wiscombe's rule)")
     parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("jaxmie-out"),
                         help="output folder (default ./jaxmie-out)")
     parser.add_argument("--no-plot", action="store_true", help="write the CSV only")
