@@ -205,7 +205,7 @@ def cumulative_product(factors: jax.Array) -> jax.Array:
         return product, product
 
     _, products = lax.scan(step, jnp.ones(moved.shape[1:], moved.dtype), moved)
-    products = jnp.concatenate([jnp.ones_like(moved[:1]), products])
+    products = jnp.concatenate([jnp.ones((1, *moved.shape[1:]), moved.dtype), products])
     return jnp.moveaxis(products, 0, -1)
 
 

@@ -141,3 +141,18 @@ def test_particles_are_pytrees_that_vmap_and_grad():
     grads = jax.grad(lambda p: jm.efficiencies(p, 500.0, n_max=12).q_sca)(p)
     assert isinstance(grads, jm.CoreShell)
     assert all(np.isfinite(complex(v)) for v in jax.tree_util.tree_leaves(grads))
+
+
+@pytest.mark.parametrize("particle", [
+    jm.Sphere(radius=40.0, n=1.5 + 0.1j),
+    jm.CoreShell(r_core=20.0, r_shell=40.0, n_core=0.2 + 3j, n_shell=1.5),
+    jm.Multilayer(radii=[10.0, 20.0, 40.0], n=[1.5, 0.2 + 3j, 2.0]),
+], ids=["sphere", "core-shell", "3 layers"])
+def test_dipole_only_series_has_the_dipole_coefficients(particle):
+    # n_max = 1 leaves no order ratios at all (empty running products): a_1, b_1 must be
+    # those of any longer series, which do not depend on the truncation.
+    a1, b1 = jm.coefficients(particle, 500.0, n_max=1)
+    a, b = jm.coefficients(particle, 500.0, n_max=16)
+    assert a1.shape == b1.shape == (1,)
+    np.testing.assert_allclose(a1[0], a[0], rtol=1e-14)
+    np.testing.assert_allclose(b1[0], b[0], rtol=1e-14)
