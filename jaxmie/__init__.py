@@ -8,6 +8,7 @@ import jax as _jax
 
 _jax.config.update("jax_enable_x64", True)
 
+from . import cluster as cluster  # noqa: E402
 from . import design as design  # noqa: E402
 from . import distributions as distributions  # noqa: E402
 from . import ensemble as ensemble  # noqa: E402
