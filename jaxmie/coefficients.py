@@ -201,19 +201,27 @@ def size_parameters(particle: Particle, wavelength, n_env=1.0):
     return jnp.broadcast_to(x, shape), jnp.broadcast_to(m, shape)
 
 
-def _static_n_max(x: jax.Array, n_max: int | None) -> int:
+def static_n_max(x: jax.Array, n_max: int | None, rule=n_max_for, minimum: int = 1) -> int:
+    """The static number of orders: n_max itself, or rule(largest outer size parameter).
+
+    Args:
+        x: layer size parameters, shape (..., L); concrete when n_max is None.
+        n_max: the caller's choice, or None for the rule.
+        rule: n_max_for (far field) or jaxmie.fields.n_max_near_field.
+        minimum: the smallest n_max the caller's formulas accept.
+    """
     if n_max is not None:
-        if int(n_max) < 1:
-            raise ValueError(f"n_max must be a positive integer; got {n_max}")
+        if int(n_max) < minimum:
+            raise ValueError(f"n_max must be an integer >= {minimum}; got {n_max}")
         return int(n_max)
     x_concrete = concrete_value(x)
     if x_concrete is None:
         raise ValueError(
             "n_max=None needs concrete sizes, but the radii or wavelengths are traced (inside "
-            "jit or vmap). Pass a static n_max, e.g. n_max=jaxmie.n_max_for(largest outer "
-            "size parameter) computed outside the transformation."
+            f"jit, vmap or grad). Pass a static n_max, e.g. n_max=jaxmie.{rule.__name__}"
+            "(largest outer size parameter) computed outside the transformation."
         )
-    return n_max_for(np.max(x_concrete[..., -1], initial=0.0))
+    return rule(np.max(x_concrete[..., -1], initial=0.0))
 
 
 def series(particle: Particle, wavelength, n_env=1.0, n_max: int | None = None) -> MieSeries:
@@ -230,7 +238,7 @@ def series(particle: Particle, wavelength, n_env=1.0, n_max: int | None = None) 
         MieSeries with a, b of shape (*P, *W, n_max).
     """
     x, m = size_parameters(particle, wavelength, n_env)
-    return _batched_series(x, m, _static_n_max(x, n_max))
+    return _batched_series(x, m, static_n_max(x, n_max))
 
 
 @functools.partial(jax.jit, static_argnames=("n_max",))

@@ -51,9 +51,8 @@ import numpy as np
 
 from . import _layer_fields, vsh
 from ._batching import map_batch
-from .coefficients import size_parameters
+from .coefficients import size_parameters, static_n_max
 from .particles import Particle, layer_radii
-from .validation import concrete_value
 
 __all__ = [
     "FieldMap",
@@ -90,18 +89,8 @@ def n_max_near_field(x_outer: float) -> int:
 
 
 def _static_n_max(x: jax.Array, n_max: int | None) -> int:
-    if n_max is not None:
-        if int(n_max) < 2:
-            raise ValueError(f"n_max must be an integer >= 2; got {n_max}")
-        return int(n_max)
-    x_concrete = concrete_value(x)
-    if x_concrete is None:
-        raise ValueError(
-            "n_max=None needs concrete sizes, but the radii or wavelengths are traced (inside "
-            "jit, vmap or grad). Pass a static n_max, e.g. "
-            "n_max=jaxmie.n_max_near_field(largest outer size parameter), computed outside."
-        )
-    return n_max_near_field(np.max(x_concrete[..., -1], initial=0.0))
+    # The near-field expansions need orders 1 and 2 at least.
+    return static_n_max(x, n_max, rule=n_max_near_field, minimum=2)
 
 
 @jax.tree_util.register_dataclass
