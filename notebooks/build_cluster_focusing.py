@@ -1,12 +1,6 @@
 """Build and execute notebooks/cluster_focusing.ipynb (python notebooks/build_cluster_focusing.py)."""
 
-import pathlib
-
-import nbformat
-from nbclient import NotebookClient
-
-HERE = pathlib.Path(__file__).parent
-md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
+from _notebook import code, execute_and_write, md
 
 cells = [
     md("""# Focusing light with a 10 x 10 array of core-shell spheres (in the spirit of PyMieDiff Fig. 6)
@@ -283,9 +277,4 @@ for title, m in zip(titles, maps):
   adjoint); on a shared CPU they vary by a factor of a few between runs."""),
 ]
 
-nb = nbformat.v4.new_notebook(cells=cells)
-nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-NotebookClient(nb, timeout=600, kernel_name="python3",
-               resources={"metadata": {"path": str(HERE)}}).execute()
-nbformat.write(nb, HERE / "cluster_focusing.ipynb")
-print("wrote", HERE / "cluster_focusing.ipynb")
+execute_and_write(cells, "cluster_focusing.ipynb", timeout=600)

@@ -1,12 +1,6 @@
 """Build and execute notebooks/core_shell_spectra.ipynb (python notebooks/build_core_shell_spectra.py)."""
 
-import pathlib
-
-import nbformat
-from nbclient import NotebookClient
-
-HERE = pathlib.Path(__file__).parent
-md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
+from _notebook import code, execute_and_write, md
 
 cells = [
     md("""# Spectra of a gold-core / silicon-shell sphere (PyMieDiff Fig. 3a)
@@ -105,9 +99,4 @@ plt.tight_layout()
 plt.show()"""),
 ]
 
-nb = nbformat.v4.new_notebook(cells=cells)
-nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-NotebookClient(nb, timeout=600, kernel_name="python3",
-               resources={"metadata": {"path": str(HERE)}}).execute()
-nbformat.write(nb, HERE / "core_shell_spectra.ipynb")
-print("wrote", HERE / "core_shell_spectra.ipynb")
+execute_and_write(cells, "core_shell_spectra.ipynb", timeout=600)

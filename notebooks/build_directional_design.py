@@ -1,12 +1,6 @@
 """Build and execute notebooks/directional_design.ipynb (python notebooks/build_directional_design.py)."""
 
-import pathlib
-
-import nbformat
-from nbclient import NotebookClient
-
-HERE = pathlib.Path(__file__).parent
-md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
+from _notebook import code, execute_and_write, md
 
 cells = [
     md("""# Directional scattering design with discrete shell materials (Soun et al. (a))
@@ -109,9 +103,4 @@ for i, (_, shell) in enumerate(res.names):
     print(f"{shell:6s}: {100 * within:.0f} % of starts within 0.1 % of the best")"""),
 ]
 
-nb = nbformat.v4.new_notebook(cells=cells)
-nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-NotebookClient(nb, timeout=600, kernel_name="python3",
-               resources={"metadata": {"path": str(HERE)}}).execute()
-nbformat.write(nb, HERE / "directional_design.ipynb")
-print("wrote", HERE / "directional_design.ipynb")
+execute_and_write(cells, "directional_design.ipynb", timeout=600)

@@ -1,12 +1,6 @@
 """Build and execute notebooks/ensembles.ipynb (python notebooks/build_ensembles.py)."""
 
-import pathlib
-
-import nbformat
-from nbclient import NotebookClient
-
-HERE = pathlib.Path(__file__).parent
-md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
+from _notebook import code, execute_and_write, md
 
 cells = [
     md("""# Polydisperse ensembles: a water cloud and a dense colloidal suspension
@@ -247,9 +241,4 @@ print(f"{n:,} pairs in {elapsed:.2f} s: {n / elapsed:.3g} evaluations/s on "
       f"{jax.device_count()} {jax.default_backend()} device(s)")"""),
 ]
 
-nb = nbformat.v4.new_notebook(cells=cells)
-nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-NotebookClient(nb, timeout=900, kernel_name="python3",
-               resources={"metadata": {"path": str(HERE)}}).execute()
-nbformat.write(nb, HERE / "ensembles.ipynb")
-print("wrote", HERE / "ensembles.ipynb")
+execute_and_write(cells, "ensembles.ipynb", timeout=900)

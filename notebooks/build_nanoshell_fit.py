@@ -1,12 +1,6 @@
 """Build and execute notebooks/nanoshell_fit.ipynb (python notebooks/build_nanoshell_fit.py)."""
 
-import pathlib
-
-import nbformat
-from nbclient import NotebookClient
-
-HERE = pathlib.Path(__file__).parent
-md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
+from _notebook import code, execute_and_write, md
 
 cells = [
     md("""# Fitting a noisy extinction spectrum of gold nanoshells, with uncertainties
@@ -137,9 +131,4 @@ plt.tight_layout()
 plt.show()"""),
 ]
 
-nb = nbformat.v4.new_notebook(cells=cells)
-nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-NotebookClient(nb, timeout=900, kernel_name="python3",
-               resources={"metadata": {"path": str(HERE)}}).execute()
-nbformat.write(nb, HERE / "nanoshell_fit.ipynb")
-print("wrote", HERE / "nanoshell_fit.ipynb")
+execute_and_write(cells, "nanoshell_fit.ipynb", timeout=900)

@@ -1,12 +1,6 @@
 """Build and execute notebooks/near_fields.ipynb (python notebooks/build_near_fields.py)."""
 
-import pathlib
-
-import nbformat
-from nbclient import NotebookClient
-
-HERE = pathlib.Path(__file__).parent
-md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
+from _notebook import code, execute_and_write, md
 
 cells = [
     md("""# Near fields of a core-shell sphere (PyMieDiff Fig. 3c) and a hotspot optimisation
@@ -134,9 +128,4 @@ plt.tight_layout()
 plt.show()"""),
 ]
 
-nb = nbformat.v4.new_notebook(cells=cells)
-nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-NotebookClient(nb, timeout=900, kernel_name="python3",
-               resources={"metadata": {"path": str(HERE)}}).execute()
-nbformat.write(nb, HERE / "near_fields.ipynb")
-print("wrote", HERE / "near_fields.ipynb")
+execute_and_write(cells, "near_fields.ipynb", timeout=900)

@@ -1,12 +1,6 @@
 """Build and execute notebooks/pymiediff_fig4.ipynb (python notebooks/build_pymiediff_fig4.py)."""
 
-import pathlib
-
-import nbformat
-from nbclient import NotebookClient
-
-HERE = pathlib.Path(__file__).parent
-md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
+from _notebook import code, execute_and_write, md
 
 cells = [
     md("""# Fitting 100 random core-shell particles to a Gaussian scattering target (PyMieDiff Fig. 4)
@@ -167,9 +161,4 @@ print(f"ratio PyMieDiff / jaxmie: {pymiediff_ms / jaxmie_ms:.1f}x "
       f"{os.cpu_count()} CPU cores)")"""),
 ]
 
-nb = nbformat.v4.new_notebook(cells=cells)
-nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-NotebookClient(nb, timeout=600, kernel_name="python3",
-               resources={"metadata": {"path": str(HERE)}}).execute()
-nbformat.write(nb, HERE / "pymiediff_fig4.ipynb")
-print("wrote", HERE / "pymiediff_fig4.ipynb")
+execute_and_write(cells, "pymiediff_fig4.ipynb", timeout=600)
