@@ -69,6 +69,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+from . import special
 from .coefficients import series
 from .particles import Particle
 
@@ -360,10 +361,6 @@ def _solve(pol, positions, direction, polarization, *, method, tol, restart, max
                            e_local=local[0], h_local=local[1])
 
 
-def _abs2(z):
-    return jnp.real(z) ** 2 + jnp.imag(z) ** 2
-
-
 @jax.jit
 def cross_sections(solution: ClusterSolution) -> ClusterCrossSections:
     """Extinction (optical theorem), absorption and scattering of the cluster, in nm^2.
@@ -376,8 +373,8 @@ def cross_sections(solution: ClusterSolution) -> ClusterCrossSections:
     e_inc, h_inc = _plane_wave(s.positions, k, s.direction, s.polarization)
     ext = k * jnp.imag(jnp.sum(jnp.conj(e_inc) * s.p) + jnp.sum(jnp.conj(h_inc) * s.m))
     absorbed = (6 * jnp.pi / k ** 2) * jnp.sum(
-        pol.absorption_e * jnp.sum(_abs2(s.e_local), -1)
-        + pol.absorption_m * jnp.sum(_abs2(s.h_local), -1))
+        pol.absorption_e * jnp.sum(special.abs_squared(s.e_local), -1)
+        + pol.absorption_m * jnp.sum(special.abs_squared(s.h_local), -1))
     return ClusterCrossSections(ext=ext, sca=ext - absorbed, abs=absorbed)
 
 

@@ -72,13 +72,9 @@ class MieSeries:
         return self.a.shape[-1]
 
 
-def _abs2(z: jax.Array) -> jax.Array:
-    return jnp.real(z) ** 2 + jnp.imag(z) ** 2
-
-
 def _safe_abs(z: jax.Array) -> jax.Array:
     """|z| with a zero (not NaN) derivative at z = 0 (where psi_n/zeta_n underflows)."""
-    square = _abs2(z)
+    square = special.abs_squared(z)
     positive = square > 0
     return jnp.where(positive, jnp.sqrt(jnp.where(positive, square, 1)), 0)
 
@@ -152,7 +148,7 @@ def layered_series(x: jax.Array, m: jax.Array, n_max: int):
 
     def coefficient(h):
         a = ratio * (h - host.d1) / (h - host.d3)
-        absorbed = -jnp.imag(h) * inv_zeta_sq / _abs2(h - host.d3)
+        absorbed = -jnp.imag(h) * inv_zeta_sq / special.abs_squared(h - host.d3)
         # Exactly zero for lossless layers (Im h is rounding noise there), derivative kept.
         absorbed = absorbed - jnp.where(lossless, lax.stop_gradient(absorbed), 0)
         return a, absorbed

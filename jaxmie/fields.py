@@ -49,7 +49,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _layer_fields, vsh
+from . import _layer_fields, special, vsh
 from ._batching import map_batch
 from .coefficients import size_parameters, static_n_max
 from .particles import Particle, layer_radii
@@ -316,7 +316,9 @@ def field_map(particle: Particle, wavelength, n_env=1.0, n_max: int | None = Non
     u, v, positions = plane_positions(half_width, n_points, plane, offset)
     e, h = fields(particle, wavelength, positions, n_env, n_max, field=field,
                   polarization=polarization)
-    intensity = lambda f: jnp.sum(jnp.real(f) ** 2 + jnp.imag(f) ** 2, axis=-1)
+    def intensity(f):
+        return jnp.sum(special.abs_squared(f), axis=-1)
+
     return FieldMap(u=u, v=v, e2=intensity(e), h2=intensity(h), radii=layer_radii(particle),
                     plane=plane)
 

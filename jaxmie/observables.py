@@ -153,16 +153,12 @@ def _orders(s: MieSeries) -> jax.Array:
     return jnp.arange(1, s.n_max + 1).astype(s.x.dtype)
 
 
-def _abs2(z: jax.Array) -> jax.Array:
-    return jnp.real(z) ** 2 + jnp.imag(z) ** 2
-
-
 # The observables from a series are jitted so that eager calls compile them once, not op by op.
 @jax.jit
 def _multipoles(s: MieSeries) -> Multipoles:
     n = _orders(s)
     weight = 2 * (2 * n + 1) / (s.x**2)[..., None]
-    sca_a, sca_b = weight * _abs2(s.a), weight * _abs2(s.b)
+    sca_a, sca_b = weight * special.abs_squared(s.a), weight * special.abs_squared(s.b)
     return Multipoles(
         q_ext_electric=sca_a + weight * s.absorption_a,
         q_ext_magnetic=sca_b + weight * s.absorption_b,
@@ -184,7 +180,7 @@ def _efficiencies(s: MieSeries) -> Efficiencies:
     # Every sum over orders in one reduction: for a few particles the cost is the number of
     # kernels XLA launches, not the arithmetic.
     terms = jnp.stack([
-        2 * two_n_1 * (_abs2(s.a) + _abs2(s.b)),
+        2 * two_n_1 * (special.abs_squared(s.a) + special.abs_squared(s.b)),
         2 * two_n_1 * (s.absorption_a + s.absorption_b),
         jnp.real(back), jnp.imag(back), jnp.real(fwd), jnp.imag(fwd),
         n * (n + 2) / (n + 1) * jnp.real(s.a * jnp.conj(a_next) + s.b * jnp.conj(b_next))
@@ -278,7 +274,7 @@ def mueller_matrix(particle: Particle, wavelength, theta, n_env=1.0,
     Q_sca = (1 / (pi x^2)) \\int S11 dOmega. Shapes (*P, *W, *T).
     """
     s1, s2 = amplitudes(particle, wavelength, theta, n_env, n_max)
-    i1, i2 = _abs2(s1), _abs2(s2)
+    i1, i2 = special.abs_squared(s1), special.abs_squared(s2)
     product = s2 * jnp.conj(s1)
     return MuellerMatrix(s11=(i1 + i2) / 2, s12=(i2 - i1) / 2, s33=jnp.real(product),
                          s34=jnp.imag(product))
@@ -288,5 +284,5 @@ def intensities(particle: Particle, wavelength, theta, n_env=1.0, n_max: int | N
                 ) -> Intensities:
     """Parallel, perpendicular and unpolarised scattered intensities, shape (*P, *W, *T)."""
     s1, s2 = amplitudes(particle, wavelength, theta, n_env, n_max)
-    i_per, i_par = _abs2(s1), _abs2(s2)
+    i_per, i_par = special.abs_squared(s1), special.abs_squared(s2)
     return Intensities(i_par=i_par, i_per=i_per, i_unp=(i_par + i_per) / 2)

@@ -30,6 +30,7 @@ from jax import lax
 
 __all__ = [
     "RiccatiBessel",
+    "abs_squared",
     "angular_functions",
     "cumulative_product",
     "psi_zeta_ratio",
@@ -207,6 +208,11 @@ def cumulative_product(factors: jax.Array) -> jax.Array:
     _, products = lax.scan(step, jnp.ones(moved.shape[1:], moved.dtype), moved)
     products = jnp.concatenate([jnp.ones((1, *moved.shape[1:]), moved.dtype), products])
     return jnp.moveaxis(products, 0, -1)
+
+
+def abs_squared(z: jax.Array) -> jax.Array:
+    """|z|^2 as Re(z)^2 + Im(z)^2: no square root, so its derivative is finite at z = 0."""
+    return jnp.real(z) ** 2 + jnp.imag(z) ** 2
 
 
 def zeta_ratio_1(z: jax.Array) -> jax.Array:

@@ -58,6 +58,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from . import special
 from .distributions import Gamma, Quadrature
 from .observables import amplitudes
 from .particles import Sphere
@@ -235,10 +236,11 @@ def mie_decoupling(dist, n, wavelength, theta, eta, n_env=1.0, *,
     s1, s2 = amplitudes(Sphere(radius=radii, n=n), wavelength, angles, n_env, n_max)  # (K, T+1)
     w = weights.astype(s1.dtype)
     mean_s1, mean_s2 = jnp.tensordot(w, s1, axes=(0, 0)), jnp.tensordot(w, s2, axes=(0, 0))
-    abs2 = lambda z: jnp.real(z) ** 2 + jnp.imag(z) ** 2  # noqa: E731
-    s11 = jnp.tensordot(weights, abs2(s1) + abs2(s2), axes=(0, 0)) / 2
+    intensity = special.abs_squared(s1) + special.abs_squared(s2)
+    s11 = jnp.tensordot(weights, intensity, axes=(0, 0)) / 2
     form = (s11[1:] / s11[0]).reshape(theta.shape)
-    beta = ((abs2(mean_s1) + abs2(mean_s2))[1:] / (2 * s11[1:])).reshape(theta.shape)
+    coherent = special.abs_squared(mean_s1) + special.abs_squared(mean_s2)
+    beta = (coherent[1:] / (2 * s11[1:])).reshape(theta.shape)
     q = scattering_vector(theta, wavelength, n_env)
     s = percus_yevick(q, 2 * jnp.sum(weights * radii), eta)
     return Decoupling(form=form, beta=beta, structure=s, intensity=form * (1 + beta * (s - 1)))
