@@ -97,9 +97,29 @@ def _field_names(particle) -> tuple[str, ...]:
     return tuple(names)
 
 
+def _check_batch_shapes(radii: list[Any], indices: list[Any], names: tuple[str, ...]) -> None:
+    """Radii and constant indices must broadcast to one batch shape (static: also under jit).
+
+    The usual culprit is a per-wavelength index given as a plain array: an array index is
+    one constant per particle, so it belongs to the batch, not to the wavelengths.
+    """
+    fields = [(name, np.shape(v)) for name, v in zip(names, [*radii, *indices])
+              if not callable(v)]
+    try:
+        np.broadcast_shapes(*(shape for _, shape in fields))
+    except ValueError:
+        shapes = ", ".join(f"{name} {shape}" for name, shape in fields)
+        raise ValueError(
+            f"the particle's fields do not broadcast to one batch shape: {shapes}. An index "
+            "given as an array is one constant per particle; for an index that varies with "
+            "wavelength use a material, e.g. jaxmie.materials.tabulated(wavelengths, n)"
+        ) from None
+
+
 def check_particle(particle, wavelength, n_env) -> None:
     """check_inputs on a particle's layers (materials evaluated at the wavelengths)."""
     radii, indices = particle.layers()
+    _check_batch_shapes(radii, indices, _field_names(particle))
     values = [n(jnp.asarray(wavelength)) if callable(n) else n for n in indices]
     check_inputs(radii, values, wavelength, n_env, _field_names(particle))
 

@@ -103,6 +103,18 @@ def test_bad_illumination_raises(wavelength, n_env, field):
         jm.efficiencies(jm.Sphere(radius=50.0, n=1.5), wavelength, n_env=n_env)
 
 
+def test_per_wavelength_index_array_raises_naming_the_fields():
+    # A (P, W) index array is P x W constants, not a spectrum: with P != W it cannot
+    # broadcast against the radii and must fail with a message that names the fix.
+    wavelength = jnp.linspace(400.0, 800.0, 7)
+    particle = jm.CoreShell(r_core=jnp.full(4, 40.0), r_shell=jnp.full(4, 60.0),
+                            n_core=jnp.full((4, 7), 2.0 + 0.1j), n_shell=1.5)
+    with pytest.raises(ValueError, match=r"n_core \(4, 7\).*materials.tabulated"):
+        jm.efficiencies(particle, wavelength)
+    with pytest.raises(ValueError, match=r"n_core \(4, 7\)"):
+        jax.jit(lambda p: jm.efficiencies(p, wavelength, n_max=8).q_ext)(particle)
+
+
 def test_layer_count_mismatch_raises():
     with pytest.raises(ValueError, match="radii has 3 layers but n has 2"):
         jm.Multilayer(radii=[1.0, 2.0, 3.0], n=[1.5, 1.6])
