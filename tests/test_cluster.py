@@ -130,6 +130,42 @@ def test_dense_and_gmres_agree_values_and_gradients():
     np.testing.assert_allclose(g_it, g_dense, rtol=1e-7, atol=1e-8 * jnp.abs(g_dense).max())
 
 
+def _relative_residual(sol, wl, n_env):
+    """||M x - b|| / ||b|| from the dense coupling matrix, in NumPy (local fields x)."""
+    k = _k(wl, n_env)
+    pol = sol.polarizabilities
+    n = sol.positions.shape[0]
+    alpha = np.repeat(np.concatenate([pol.alpha_e, pol.alpha_m]), 3)
+    matrix = np.eye(6 * n) - np.asarray(cl.interaction_matrix(sol.positions, k)) * alpha
+    phase = np.exp(1j * k * np.asarray(sol.positions) @ np.asarray(sol.direction))[:, None]
+    e = np.asarray(sol.polarization)
+    b = np.concatenate([(e * phase).ravel(), (np.cross(sol.direction, e) * phase).ravel()])
+    x = np.concatenate([np.asarray(sol.e_local).ravel(), np.asarray(sol.h_local).ravel()])
+    return np.linalg.norm(matrix @ x - b) / np.linalg.norm(b)
+
+
+def test_solution_reports_residual_and_convergence():
+    particles, positions = _absorbing_cluster(8, seed=3)
+    positions = positions * 0.6  # strong coupling: GMRES needs several Krylov vectors
+    solve = jax.jit(cl.solve, static_argnames=("method", "n_max", "restart", "maxiter"))
+    args = (particles, positions, WL, 1.33)
+    dense = solve(*args, method="dense", n_max=8)
+    assert dense.converged and dense.residual < 1e-14
+    converged = solve(*args, method="gmres", n_max=8)
+    assert converged.converged and converged.residual <= 1e-12
+    # Stopped after one restart of 3 Krylov vectors, vmapped over the spacing: close
+    # together the residual stays far above tol; far apart the coupling is ~1e-6 per
+    # product, so 3 vectors reach it.
+    batch = jax.vmap(lambda s: cl.solve(particles, positions * s, WL, 1.33, method="gmres",
+                                        n_max=8, restart=3, maxiter=1))(jnp.array([1.0, 1e4]))
+    assert batch.converged.tolist() == [False, True]
+    assert 1e-6 < batch.residual[0] < 1 and batch.residual[1] <= 1e-12
+    # the reported residual is the true one of the returned fields
+    stopped = jax.tree.map(lambda v: v[0], batch)
+    np.testing.assert_allclose(stopped.residual, _relative_residual(stopped, WL, 1.33),
+                               rtol=1e-10)
+
+
 def test_gradients_match_finite_differences():
     particles, positions = _absorbing_cluster(3, seed=4)
     probe = jnp.array([[60.0, 100.0, 20.0]])
