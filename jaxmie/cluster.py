@@ -39,13 +39,35 @@ E_sca ~ F exp(ikr)/r). For one sphere these are the n = 1 terms of Bohren & Huff
 and (4.62).
 
 Accuracy: the dipole approximation drops every multipole of order >= 2 of each sphere and
-the quadrupolar parts of the coupling; it is good for small spheres (size parameter well
-below 1) that are not too close. For two n = 1.5 spheres of radius 30 nm at 500 nm the
-extinction error against a full multipole T-matrix (treams, lmax = 6) is 1.4e-3 relative
-at a gap of one radius for broadside incidence with E along the axis, falling to ~3e-4 (the
-single sphere's own quadrupole) at larger gaps; for end-on incidence it stays between 1e-3
-and 1e-2 at gaps of 1-6 radii, because the dropped quadrupoles interfere in the far field
-(tests/test_cluster.py).
+the quadrupolar parts of the coupling. Relative error of sigma_ext against treams' full
+multipole T-matrix (lmax = 8) for chains along x in vacuum at 500 nm, against the surface
+gap in radii, with the isolated sphere's own truncation error for scale (at lmax = 1 treams
+and this module agree to 1e-14; tests/test_cluster.py checks these with lmax = 4):
+
+=============================  ===================  ======  ======  ======  ======  ========
+chain (size parameter x)       incidence            0.5     1       2       4       isolated
+=============================  ===================  ======  ======  ======  ======  ========
+5 x n = 1.5, r = 30 nm (0.38)  broadside, E along   4.7e-3  1.7e-3  6.6e-4  4.0e-4  1.0e-4
+\                              broadside, E across  3.7e-4  2.1e-4  3.5e-4  3.6e-4
+\                              end-on               7.5e-3  1.0e-2  1.4e-2  1.6e-2
+5 x n = 1.5, r = 15 nm (0.19)  broadside, E along   2.5e-3  6.3e-4  1.5e-4  4.5e-5  6.7e-6
+\                              broadside, E across  4.0e-4  1.4e-5  1.8e-5  1.2e-5
+\                              end-on               1.2e-3  1.6e-3  2.5e-3  3.2e-3
+4 core-shell, 15 / 30 nm,      broadside, E along   9.5e-3  3.2e-3  1.8e-3  1.7e-3  2.0e-3
+0.2+3i / 1.5+0.01i (0.38)      broadside, E across  2.9e-3  2.0e-3  1.9e-3  2.0e-3
+\                              end-on               6.2e-5  8.0e-4  2.5e-3  3.3e-3
+3 x n = 0.2+3i, r = 20 nm      broadside, E along   8.0e-2  1.5e-2  3.1e-3  2.1e-3  2.7e-3
+(0.25)                         broadside, E across  1.3e-2  4.3e-3  2.3e-3  2.4e-3
+\                              end-on               7.6e-3  1.1e-3  1.6e-3  3.0e-3
+=============================  ===================  ======  ======  ======  ======  ========
+
+With E along the axis the near-field coupling error falls with the gap towards the
+isolated sphere's error (x^4 for lossless spheres, x^2 with absorption); close up it
+depends on gap / radius rather than on x. End-on, the neglected quadrupole coupling along
+the axis decays like 1/R, as the dipoles' does, and adds up along the chain, so the error
+grows with gap and length (a dimer of the 30 nm spheres: 4e-3 to 8e-3 at gaps 1-4). Metal
+spheres closer than one radius need higher multipoles. Tolerance the tests state: 2e-2 for
+x <= 0.4 and gaps >= 1 radius.
 
 Solvers: ``method="dense"`` builds the 6N x 6N matrix and calls ``jnp.linalg.solve``
 (memory 576 N^2 bytes per copy: 0.6 GB at N = 1000, 5.2 GB at N = 3000; time O(N^3));
@@ -330,8 +352,9 @@ def solve(particles: Particle, positions, wavelength, n_env=1.0, direction=(0.0,
         direction: shape (3,); propagation direction of the plane wave (normalised here).
         polarization: shape (3,), real or complex (e.g. (1, 1j, 0) circular); its part along
             ``direction`` is dropped and it is normalised to |E_inc| = 1.
-        method: "dense" (jnp.linalg.solve, up to a few thousand spheres) or "gmres"
-            (matrix-free, implicit gradients).
+        method: "dense" (jnp.linalg.solve; memory and time grow like N^2 and N^3: 2 GB
+            and 23 s at N = 1000 on 2 CPU cores) or "gmres" (matrix-free, O(N) memory,
+            implicit gradients; 15x faster there on a weakly coupled grid, bench/README.md).
         n_max: orders for the Mie recurrence (static), see ``polarizabilities``.
         tol, restart, maxiter: GMRES relative tolerance, Krylov size and restarts (None:
             JAX's default, 10 x 6N); ``tol`` is also the threshold of ``converged``.
