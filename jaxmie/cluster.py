@@ -39,18 +39,46 @@ E_sca ~ F exp(ikr)/r). For one sphere these are the n = 1 terms of Bohren & Huff
 and (4.62).
 
 Accuracy: the dipole approximation drops every multipole of order >= 2 of each sphere and
-the quadrupolar parts of the coupling; it is good for small spheres (size parameter well
-below 1) that are not too close. For two n = 1.5 spheres of radius 30 nm at 500 nm the
-extinction error against a full multipole T-matrix (treams, lmax = 6) is 1.4e-3 relative
-at a gap of one radius for broadside incidence with E along the axis, falling to ~3e-4 (the
-single sphere's own quadrupole) at larger gaps; for end-on incidence it stays between 1e-3
-and 1e-2 at gaps of 1-6 radii, because the dropped quadrupoles interfere in the far field
-(tests/test_cluster.py).
+the quadrupolar parts of the coupling. Relative error of sigma_ext against treams' full
+multipole T-matrix (lmax = 8) for chains along x in vacuum at 500 nm, against the surface
+gap in radii, with the isolated sphere's own truncation error for scale (at lmax = 1 treams
+and this module agree to 1e-14; tests/test_cluster.py checks these with lmax = 4):
 
-Solvers: ``method="dense"`` builds the 6N x 6N matrix and calls ``jnp.linalg.solve``;
-``method="gmres"`` uses ``jax.scipy.sparse.linalg.gmres`` with a matrix-free product
-(memory O(N) per row block), wrapped in ``jax.lax.custom_linear_solve`` so that gradients
-solve the transposed system instead of backpropagating through the iterations.
+=============================  ===================  ======  ======  ======  ======  ========
+chain (size parameter x)       incidence            0.5     1       2       4       isolated
+=============================  ===================  ======  ======  ======  ======  ========
+5 x n = 1.5, r = 30 nm (0.38)  broadside, E along   4.7e-3  1.7e-3  6.6e-4  4.0e-4  1.0e-4
+\                              broadside, E across  3.7e-4  2.1e-4  3.5e-4  3.6e-4
+\                              end-on               7.5e-3  1.0e-2  1.4e-2  1.6e-2
+5 x n = 1.5, r = 15 nm (0.19)  broadside, E along   2.5e-3  6.3e-4  1.5e-4  4.5e-5  6.7e-6
+\                              broadside, E across  4.0e-4  1.4e-5  1.8e-5  1.2e-5
+\                              end-on               1.2e-3  1.6e-3  2.5e-3  3.2e-3
+4 core-shell, 15 / 30 nm,      broadside, E along   9.5e-3  3.2e-3  1.8e-3  1.7e-3  2.0e-3
+0.2+3i / 1.5+0.01i (0.38)      broadside, E across  2.9e-3  2.0e-3  1.9e-3  2.0e-3
+\                              end-on               6.2e-5  8.0e-4  2.5e-3  3.3e-3
+3 x n = 0.2+3i, r = 20 nm      broadside, E along   8.0e-2  1.5e-2  3.1e-3  2.1e-3  2.7e-3
+(0.25)                         broadside, E across  1.3e-2  4.3e-3  2.3e-3  2.4e-3
+\                              end-on               7.6e-3  1.1e-3  1.6e-3  3.0e-3
+=============================  ===================  ======  ======  ======  ======  ========
+
+With E along the axis the near-field coupling error falls with the gap towards the
+isolated sphere's error (x^4 for lossless spheres, x^2 with absorption); close up it
+depends on gap / radius rather than on x. End-on, the neglected quadrupole coupling along
+the axis decays like 1/R, as the dipoles' does, and adds up along the chain, so the error
+grows with gap and length (a dimer of the 30 nm spheres: 4e-3 to 8e-3 at gaps 1-4). Metal
+spheres closer than one radius need higher multipoles. Tolerance the tests state: 2e-2 for
+x <= 0.4 and gaps >= 1 radius.
+
+Solvers: ``method="dense"`` builds the 6N x 6N matrix and calls ``jnp.linalg.solve``
+(memory 576 N^2 bytes per copy: 0.6 GB at N = 1000, 5.2 GB at N = 3000; time O(N^3));
+``method="gmres"`` uses ``jax.scipy.sparse.linalg.gmres`` with a matrix-free product that
+recomputes the Green's tensors in row blocks (memory O(N) per row, also in reverse mode),
+wrapped in ``jax.lax.custom_linear_solve`` so that gradients solve the transposed system
+(by GMRES, with the same tolerance) instead of backpropagating through the iterations.
+Every solution carries its relative residual ||M x - b|| / ||b|| and ``converged``
+(residual <= tol); check it, since GMRES stops silently after ``maxiter`` restarts (the
+gradient's transposed solve has the same spectrum but is not reported). Times and memory
+against N: bench/README.md.
 
 References:
     C. F. Bohren and D. R. Huffman, Absorption and Scattering of Light by Small Particles
@@ -119,6 +147,12 @@ class ClusterSolution:
         p, m: complex, shape (N, 3); p / (eps_0 eps_host) and Z m, in nm^3 (incident field 1).
         e_local, h_local: complex, shape (N, 3); E and Z H exciting each sphere (incident
             field and the other spheres' fields, not its own).
+        residual: real scalar; ||M x - b|| / ||b|| of the solved system M x = b (x the
+            local fields, b the incident ones), recomputed after the solve; a diagnostic,
+            not differentiated (stop_gradient). ~1e-16 for the dense solver.
+        converged: bool scalar; residual <= tol (False for a NaN residual). For GMRES,
+            False means ``maxiter`` restarts ran out first: raise ``maxiter`` or
+            ``restart``.
     """
 
     positions: jax.Array
@@ -129,6 +163,8 @@ class ClusterSolution:
     m: jax.Array
     e_local: jax.Array
     h_local: jax.Array
+    residual: jax.Array
+    converged: jax.Array
 
 
 @jax.tree_util.register_dataclass
@@ -254,9 +290,19 @@ def interaction_matrix(positions, wavenumber):
     return blocks.transpose(0, 2, 4, 1, 3, 5).reshape(6 * n, 6 * n)
 
 
-def _dipole_fields(points, positions, p, m, k, mask=None):
-    """E and Z H radiated at points (M, 3) by dipoles p, m (N, 3) at positions (N, 3)."""
+#: Point-dipole pairs per row block of ``_dipole_fields`` (a few MB of temporaries): smaller
+#: blocks were up to 20% faster per pair on a 2-core CPU at N = 1500 than 256 full rows.
+_PAIRS_PER_BLOCK = 2 ** 15
 
+
+def _dipole_fields(points, positions, p, m, k, mask=None):
+    """E and Z H radiated at points (M, 3) by dipoles p, m (N, 3) at positions (N, 3).
+
+    Rows are streamed in blocks; ``jax.checkpoint`` makes reverse mode store only each
+    block's inputs and recompute its Green's tensors, so no transformation holds M x N of
+    them at once."""
+
+    @functools.partial(jax.checkpoint, prevent_cse=False)  # prevent_cse: not needed in scans
     def one(point, row_mask):
         g_i, g_rr, g_c, rhat = _green_parts(point - positions, k, row_mask)  # (N,)
 
@@ -273,7 +319,7 @@ def _dipole_fields(points, positions, p, m, k, mask=None):
 
     if mask is None:
         mask = jnp.ones((points.shape[0], positions.shape[0]), dtype=bool)
-    batch = min(points.shape[0], 256)
+    batch = max(1, min(points.shape[0], _PAIRS_PER_BLOCK // positions.shape[0]))
     return lax.map(lambda args: one(*args), (points, mask), batch_size=batch)
 
 
@@ -306,13 +352,16 @@ def solve(particles: Particle, positions, wavelength, n_env=1.0, direction=(0.0,
         direction: shape (3,); propagation direction of the plane wave (normalised here).
         polarization: shape (3,), real or complex (e.g. (1, 1j, 0) circular); its part along
             ``direction`` is dropped and it is normalised to |E_inc| = 1.
-        method: "dense" (jnp.linalg.solve, up to a few thousand spheres) or "gmres"
-            (matrix-free, implicit gradients).
+        method: "dense" (jnp.linalg.solve; memory and time grow like N^2 and N^3: 2 GB
+            and 23 s at N = 1000 on 2 CPU cores) or "gmres" (matrix-free, O(N) memory,
+            implicit gradients; 15x faster there on a weakly coupled grid, bench/README.md).
         n_max: orders for the Mie recurrence (static), see ``polarizabilities``.
-        tol, restart, maxiter: GMRES relative tolerance, Krylov size and restarts.
+        tol, restart, maxiter: GMRES relative tolerance, Krylov size and restarts (None:
+            JAX's default, 10 x 6N); ``tol`` is also the threshold of ``converged``.
 
     Returns:
-        ClusterSolution; p, m, e_local, h_local of shape (N, 3).
+        ClusterSolution; p, m, e_local, h_local of shape (N, 3); scalar ``residual`` and
+        ``converged`` (check them with GMRES, e.g. ``jnp.all(sol.converged)`` under vmap).
     """
     positions = jnp.asarray(positions)
     if positions.ndim != 2 or positions.shape[-1] != 3:
@@ -338,27 +387,46 @@ def _solve(pol, positions, direction, polarization, *, method, tol, restart, max
     if method == "dense":
         matrix = jnp.eye(6 * n, dtype=alpha.dtype) - interaction_matrix(positions, k) * alpha
         local = jnp.linalg.solve(matrix, rhs)
+
+        def matvec(y):
+            return matrix @ y
     else:
         not_self = ~jnp.eye(n, dtype=bool)
 
+        def coupling(dipoles):  # A [p; m]: the other spheres' fields at every sphere
+            d = dipoles.reshape(2, n, 3)
+            e_f, h_f = _dipole_fields(positions, positions, d[0], d[1], k, not_self)
+            return jnp.stack([e_f, h_f]).reshape(-1)
+
+        # Reciprocity: A^T = P A P with P = diag(1, -1) on (E, Z H), so M^T = I - diag(alpha)
+        # P A P is applied with the same blocked product; JAX's own transpose of it would
+        # store the N^2 Green's tensors.
+        sign = jnp.repeat(jnp.array([1.0, -1.0], dtype=positions.dtype), 3 * n)
+
         def matvec(y):
-            dip = (alpha * y).reshape(2, n, 3)
-            e_f, h_f = _dipole_fields(positions, positions, dip[0], dip[1], k, not_self)
-            return y - jnp.stack([e_f, h_f]).reshape(-1)
+            return y - coupling(alpha * y)
+
+        def vecmat(y):
+            return y - alpha * sign * coupling(sign * y)
 
         def gmres(mv, b):
+            # "incremental" stops inside a restart once converged; "batched" always builds
+            # all `restart` Krylov vectors, each costing one O(N^2) product here.
             x, _ = jax.scipy.sparse.linalg.gmres(mv, b, tol=tol, atol=0.0,
                                                  restart=min(restart, 6 * n),
-                                                 maxiter=maxiter, solve_method="batched")
+                                                 maxiter=maxiter, solve_method="incremental")
             return x
 
-        local = lax.custom_linear_solve(matvec, rhs, solve=gmres, transpose_solve=gmres)
+        local = lax.custom_linear_solve(matvec, rhs, solve=gmres,
+                                        transpose_solve=lambda _, b: gmres(vecmat, b))
 
+    residual = lax.stop_gradient(jnp.linalg.norm(matvec(local) - rhs) / jnp.linalg.norm(rhs))
     local = local.reshape(2, n, 3)
     dipoles = alpha.reshape(2, n, 3) * local
     return ClusterSolution(positions=positions, direction=d, polarization=e,
                            polarizabilities=pol, p=dipoles[0], m=dipoles[1],
-                           e_local=local[0], h_local=local[1])
+                           e_local=local[0], h_local=local[1], residual=residual,
+                           converged=residual <= tol)
 
 
 @jax.jit
