@@ -7,12 +7,13 @@ that is a pure function of a pytree of real parameters; jaxmie supplies
 - bijections between a box and unconstrained space (`Bounded`, `Positive`, `Unbounded`),
   applied leaf-wise to pytrees (`to_unconstrained`, `from_unconstrained`, `uniform_starts`);
 - `multi_start`: N starts (leading axis of every leaf) optimised in one jitted, vmapped step,
-  with early stopping and silenceable progress, results sorted by loss;
+  with early stopping and silenceable progress, results sorted by loss; with `key=` the loss
+  also receives the step and a fresh key (annealing, Gumbel noise);
 - objectives: `spectrum_mse`, `mean_relative_error`, `spectrum_objective`,
   `efficiency_objective`, `kerker_objective`;
 - discrete materials: `enumerate_materials` (exact, every combination of a `StackedTable`'s
-  rows, geometry optimised for each) and `softmax_mixture` (continuous relaxation, optional
-  Gumbel noise);
+  rows, geometry optimised for each), `softmax_mixture` and `relaxed_materials` (continuous
+  relaxation, optional Gumbel noise, for tables too long to enumerate);
 - `laplace_covariance`: parameter covariance from `jax.hessian` of the loss at the optimum.
 
 Optimise real leaves (radii, n, k separately), not complex ones: optax's complex support is
@@ -28,6 +29,7 @@ from .bijections import to_unconstrained as to_unconstrained
 from .bijections import uniform_starts as uniform_starts
 from .discrete import EnumerationResult as EnumerationResult
 from .discrete import enumerate_materials as enumerate_materials
+from .discrete import relaxed_materials as relaxed_materials
 from .discrete import softmax_mixture as softmax_mixture
 from .multistart import MultiStartResult as MultiStartResult
 from .multistart import multi_start as multi_start
@@ -53,6 +55,7 @@ __all__ = [
     "laplace_covariance",
     "mean_relative_error",
     "multi_start",
+    "relaxed_materials",
     "softmax_mixture",
     "spectrum_mse",
     "spectrum_objective",

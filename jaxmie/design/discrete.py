@@ -19,7 +19,7 @@ import numpy as np
 from ..materials.mixing import StackedTable
 from .multistart import _default_optimizer, _n_starts, _optimize
 
-__all__ = ["EnumerationResult", "enumerate_materials", "softmax_mixture"]
+__all__ = ["EnumerationResult", "enumerate_materials", "relaxed_materials", "softmax_mixture"]
 
 
 def softmax_mixture(logits: jax.Array, table: StackedTable, temperature=1.0, *,
@@ -29,7 +29,8 @@ def softmax_mixture(logits: jax.Array, table: StackedTable, temperature=1.0, *,
     weights = softmax((logits + g) / temperature), with g = 0, or Gumbel noise when `key` is
     given (Gumbel-softmax); the material is `table.mix(weights)` (linear in permittivity).
     As temperature -> 0 the weights approach one-hot and the material a table row; anneal it
-    with an optax schedule evaluated at your step.
+    with an optax schedule evaluated at the step (`multi_start(..., key=)` passes the step and
+    a key to the loss).
 
     Args:
         logits: shape (n_materials,), real.
@@ -44,6 +45,31 @@ def softmax_mixture(logits: jax.Array, table: StackedTable, temperature=1.0, *,
     if key is not None:
         logits = logits + jax.random.gumbel(key, logits.shape, logits.dtype)
     return table.mix(jax.nn.softmax(logits / temperature))
+
+
+def relaxed_materials(logits: jax.Array, table: StackedTable, temperature=1.0, *,
+                      key: jax.Array | None = None) -> tuple:
+    """One relaxed material per layer: `softmax_mixture` of each row of `logits`.
+
+    The relaxed counterpart of the materials tuple that `enumerate_materials` passes to its
+    loss, so one `loss(params, materials)` serves both. Inside `multi_start(..., key=key)`
+    pass the loss's `key` (None when multi_start reports noise-free losses) and a temperature
+    annealed with `step`. The hard design it relaxes is
+    `tuple(table.material(i) for i in jnp.argmax(logits, -1))`.
+
+    Args:
+        logits: shape (n_layers, n_materials), real; rows inner -> outer.
+        table: from `jaxmie.materials.stack`.
+        temperature: positive scalar, shared by every layer.
+        key: optional `jax.random` key; layer l gets Gumbel noise from fold_in(key, l).
+
+    Returns:
+        tuple of n_layers `Tabulated` materials on the table's grid.
+    """
+    logits = jnp.asarray(logits)
+    return tuple(softmax_mixture(logits[layer], table, temperature,
+                                 key=None if key is None else jax.random.fold_in(key, layer))
+                 for layer in range(logits.shape[0]))
 
 
 @jax.tree_util.register_dataclass

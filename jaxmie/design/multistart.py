@@ -66,18 +66,25 @@ def _default_optimizer():
     return optax.adam(0.05)  # one object, so its compiled steps are reused
 
 
-def _loss_of_u(loss, u, d, bounds):
+def _loss_of_u(loss, u, d, bounds, noise):
+    """The loss at unconstrained u; noise None, or (step, key) passed as keywords."""
     p = from_unconstrained(u, bounds)
-    return loss(p) if d is None else loss(p, d)
+    args = (p,) if d is None else (p, d)
+    return loss(*args) if noise is None else loss(*args, step=noise[0], key=noise[1])
 
 
 @functools.partial(jax.jit, static_argnames=("loss", "opt", "linesearch"))
-def _chunk(u, state, d, count, bounds, *, loss, opt, linesearch):
-    """`count` vmapped optimiser steps (traced count: one compilation), then every loss."""
+def _chunk(u, state, d, keys, first, count, bounds, *, loss, opt, linesearch):
+    """`count` vmapped optimiser steps from step `first` (both traced: one compilation).
+
+    keys: None, or one key per start; step s then gets fold_in(key, s), so the noise depends
+    only on the start and the step, not on how the steps are chunked.
+    """
     opt = optax.with_extra_args_support(opt)
 
-    def one(u, state, d):
-        fd = functools.partial(_loss_of_u, loss, d=d, bounds=bounds)
+    def one(u, state, d, k, step):
+        noise = None if k is None else (step, jax.random.fold_in(k, step))
+        fd = functools.partial(_loss_of_u, loss, d=d, bounds=bounds, noise=noise)
         if linesearch:
             value, grad = optax.value_and_grad_from_state(fd)(u, state=state)
         else:
@@ -85,26 +92,31 @@ def _chunk(u, state, d, count, bounds, *, loss, opt, linesearch):
         updates, state = opt.update(grad, state, u, value=value, grad=grad, value_fn=fd)
         return optax.apply_updates(u, updates), state
 
-    batched = jax.vmap(one)
-    u, state = jax.lax.fori_loop(0, count, lambda _, c: batched(*c, d), (u, state))
-    losses = jax.vmap(lambda v, dd: _loss_of_u(loss, v, dd, bounds))(u, d)
+    batched = jax.vmap(one, in_axes=(0, 0, 0, 0, None))
+    u, state = jax.lax.fori_loop(0, count, lambda i, c: batched(*c, d, keys, first + i),
+                                 (u, state))
+    # reported losses are noise-free (key=None) at the step reached
+    noise = None if keys is None else (first + count, None)
+    losses = jax.vmap(lambda v, dd: _loss_of_u(loss, v, dd, bounds, noise))(u, d)
     return u, state, losses
 
 
-def _optimize(loss, init_params, optimizer, steps, bounds, tol, check_every, verbose, data):
+def _optimize(loss, init_params, optimizer, steps, bounds, tol, check_every, verbose, data,
+              key=None):
     """Unsorted multi-start run: (params, loss, history, steps run, n)."""
     n = _n_starts(init_params)
     u = to_unconstrained(init_params, bounds)
     state = jax.vmap(optimizer.init)(u)
+    keys = None if key is None else jax.random.split(key, n)
     chunk = functools.partial(_chunk, loss=loss, opt=optimizer,
                               linesearch=_has_linesearch(state))
     # same loss and optimizer objects -> the compiled step is reused across calls
-    u, state, previous = chunk(u, state, data, 0, bounds)
+    u, state, previous = chunk(u, state, data, keys, 0, 0, bounds)
     history = [previous]
     done = 0
     while done < steps:
         count = min(check_every, steps - done)
-        u, state, current = chunk(u, state, data, count, bounds)
+        u, state, current = chunk(u, state, data, keys, done, count, bounds)
         done += count
         history.append(current)
         change = np.abs(np.asarray(current) - np.asarray(previous))
@@ -124,8 +136,8 @@ def _optimize(loss, init_params, optimizer, steps, bounds, tol, check_every, ver
 
 def multi_start(loss: Callable[..., jax.Array], init_params, optimizer=None,
                 steps: int = 200, *, bounds=None, tol: float | None = None,
-                check_every: int = 10, verbose: bool = False, data=None
-                ) -> MultiStartResult:
+                check_every: int = 10, verbose: bool = False, data=None,
+                key: jax.Array | None = None) -> MultiStartResult:
     """Optimise N starts at once: one jitted, vmapped optax step for all of them.
 
     The loss is written for one start; the optimiser runs in unconstrained space,
@@ -153,6 +165,14 @@ def multi_start(loss: Callable[..., jax.Array], init_params, optimizer=None,
         verbose: print one progress line per check.
         data: optional pytree with leading axis N passed to the loss start by start (e.g. a
             material choice or a target spectrum per start).
+        key: optional `jax.random` key for stochastic losses. When given, the loss is called
+            as `loss(params[, data], step=step, key=k)`: step is the optimisation step (a
+            traced int, 0 at the first update) and k = fold_in(split(key, N)[start], step),
+            a fresh key per start and step. Derive annealed quantities from step inside the
+            loss (e.g. a Gumbel-softmax temperature from an optax schedule,
+            `optax.exponential_decay(1.0, steps, 0.01)(step)`), so the jitted, vmapped step
+            stays pure. The losses reported (history, sorting, early stopping) are evaluated
+            with `key=None` (the loss must then be noise-free) at the step reached.
 
     Returns:
         `MultiStartResult`: params (leaves with leading axis N) and loss (N,) sorted by loss,
@@ -163,7 +183,7 @@ def multi_start(loss: Callable[..., jax.Array], init_params, optimizer=None,
         raise ValueError(f"multi_start: need steps >= 0 and check_every >= 1; got steps={steps}"
                          f", check_every={check_every}")
     params, final, history, done, _ = _optimize(loss, init_params, optimizer, steps, bounds,
-                                                tol, check_every, verbose, data)
+                                                tol, check_every, verbose, data, key)
     order = jnp.argsort(final)
     return MultiStartResult(params=jax.tree.map(lambda x: x[order], params), loss=final[order],
                             order=order, history=history, steps=done)
