@@ -53,11 +53,12 @@ def _has_linesearch(state) -> bool:
         return False
 
 
-def _n_starts(tree) -> int:
+def _n_starts(tree, what: str = "multi_start: every leaf of init_params") -> int:
+    """The common leading size of every leaf; ValueError starting with `what` otherwise."""
     sizes = {np.shape(x)[0] if np.ndim(x) else None for x in jax.tree.leaves(tree)}
     if len(sizes) != 1 or None in sizes:
-        raise ValueError("multi_start: every leaf of init_params must have the same leading "
-                         f"axis (the starts); got leading sizes {sorted(map(str, sizes))}")
+        raise ValueError(f"{what} must have the same leading axis (the starts); got leading "
+                         f"sizes {sorted(map(str, sizes))}")
     return sizes.pop()
 
 
