@@ -55,7 +55,9 @@ def relaxed_materials(logits: jax.Array, table: StackedTable, temperature=1.0, *
     loss, so one `loss(params, materials)` serves both. Inside `multi_start(..., key=key)`
     pass the loss's `key` (None when multi_start reports noise-free losses) and a temperature
     annealed with `step`. The hard design it relaxes is
-    `tuple(table.material(i) for i in jnp.argmax(logits, -1))`.
+    `tuple(table.material(i) for i in jnp.argmax(logits, -1))`; polish the geometry for it
+    with a short `multi_start(..., data=choices)`: near the end of the annealing the noise
+    still flips close choices now and then, which keeps the geometry from converging.
 
     Args:
         logits: shape (n_layers, n_materials), real; rows inner -> outer.
