@@ -71,12 +71,18 @@ def pchip_slopes(x: jax.Array, y: jax.Array, count: Any = None) -> jax.Array:
     h0, h1 = h[:-1].reshape(lead + (-1,)), h[1:].reshape(lead + (-1,))
     w1 = 2.0 * h1 + h0
     w2 = h1 + 2.0 * h0
-    same_sign = (m0 * m1) > 0
+    same_sign = jnp.sign(m0) * jnp.sign(m1) > 0  # m0 * m1 underflows for tiny secants
     # "double where": the harmonic mean is evaluated on safe values only, so neither the
     # value nor its gradient is NaN where a secant vanishes.
     safe0 = jnp.where(same_sign, m0, jnp.ones_like(m0))
     safe1 = jnp.where(same_sign, m1, jnp.ones_like(m1))
-    harmonic = (w1 + w2) / (w1 / safe0 + w2 / safe1)
+    # Written as s H(m0 / s, m1 / s) with H(m0, m1) = m0 m1 (w1 + w2) / (w1 m1 + w2 m0),
+    # homogeneous of degree 1, and s = max(|m0|, |m1|) held constant: the scaled denominator
+    # is at least min(w1, w2), so neither the value nor its derivatives under- or overflow
+    # for tiny secants (a 1/m0^2 does at |m0| ~ 1e-154, e.g. k ~ 1e-150 in a relaxed mixture).
+    scale = jax.lax.stop_gradient(jnp.maximum(jnp.abs(safe0), jnp.abs(safe1)))
+    t0, t1 = safe0 / scale, safe1 / scale
+    harmonic = scale * (t0 * t1 * (w1 + w2) / (w1 * t1 + w2 * t0))
     interior = jnp.where(same_sign, harmonic, jnp.zeros_like(harmonic))
     first = _edge_slope(h[0], h[1], secant[..., 0], secant[..., 1])
     if count is None:
