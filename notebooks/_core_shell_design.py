@@ -7,8 +7,7 @@ Inverse design of spectra (Soun et al. (b)) runs in three batched steps, all exa
 
 1. `spectrum_library`: Q_fwd and Q_back of every material pair on a geometry grid
    (independent of the targets, so it is computed once for all of them);
-2. `screen`: keep each target's closest pairs, with their closest grid local minima as
-   starts;
+2. `screen`: keep each target's closest pairs, each with its closest grid point as start;
 3. `fit_pairs` with `least_squares`: Levenberg-Marquardt from every start in one vmapped
    batch; `keep_best` picks each target's best fit.
 
@@ -18,9 +17,7 @@ Distances and residuals are relative to the target's mean over wavelengths, per 
 
 from __future__ import annotations
 
-import functools
 import itertools
-import math
 
 import jax
 import jax.numpy as jnp
@@ -101,57 +98,39 @@ def spectrum_library(table, grid, n_max: int):
     return pairs, spectra.reshape(pairs.shape[0], g, *spectra.shape[1:])
 
 
-def _local_minima(d2: jax.Array) -> jax.Array:
-    """Mask of the points of a (..., n, n) grid below all 8 neighbours (ties count)."""
-    n = d2.shape[-1]
-    pad = [(0, 0)] * (d2.ndim - 2) + [(1, 1), (1, 1)]
-    padded = jnp.pad(d2, pad, constant_values=jnp.inf)
-    is_min = jnp.ones(d2.shape, bool)
-    for di, dj in itertools.product((0, 1, 2), repeat=2):
-        if (di, dj) != (1, 1):
-            is_min &= d2 <= padded[..., di:di + n, dj:dj + n]
-    return is_min
-
-
-@functools.partial(jax.jit, static_argnames=("n_starts",))
-def _closest_per_pair(targets, spectra, n_starts: int):
-    """The n_starts closest local minima, over the grid, of each pair's distance to each
-    target: sum_s sum_w ((L - T) / mean_w T)^2 (expanded so the cross term is one matmul).
+@jax.jit
+def _closest_per_pair(targets, spectra):
+    """Distance from each target to each pair's closest grid point,
+    sum_s sum_w ((L - T) / mean_w T)^2 (expanded so the cross term is one matmul).
 
     Returns:
-        (distance of the closest (T, P), grid indices (T, P, n_starts)).
+        (distance (T, P), grid index (T, P)).
     """
     lib = spectra.reshape(-1, *spectra.shape[2:])                        # (P * G, 2, W)
     weight = 1.0 / jnp.mean(targets, axis=2) ** 2                        # (T, 2)
     d2 = (weight @ jnp.sum(lib ** 2, axis=2).T
           + jnp.sum(weight * jnp.sum(targets ** 2, axis=2), axis=1)[:, None]
           - 2.0 * jnp.einsum("tsw,lsw->tl", weight[..., None] * targets, lib))
-    n = math.isqrt(spectra.shape[1])
-    d2 = d2.reshape(targets.shape[0], spectra.shape[0], n, n)
-    d2 = jnp.where(_local_minima(d2), d2, jnp.inf).reshape(*d2.shape[:2], n * n)
-    neg, points = jax.lax.top_k(-d2, n_starts)
-    return -neg[..., 0], points
+    d2 = d2.reshape(targets.shape[0], *spectra.shape[:2])
+    return jnp.min(d2, axis=2), jnp.argmin(d2, axis=2)
 
 
-def screen(targets, library, grid, n_pairs: int, n_starts: int = 1):
-    """The n_pairs pairs whose grid spectra come closest to each target, and for each its
-    n_starts closest local minima over the grid, as starts (distinct basins).
+def screen(targets, library, grid, n_keep: int):
+    """The n_keep pairs whose grid spectra come closest to each target, with their closest
+    grid geometry as start.
 
     Args:
         targets: (T, 2, n_wavelengths) Q_fwd, Q_back. library: `spectrum_library`'s output.
-        grid: the square geometry grid the library was computed on (`geometry_grid`).
+        grid: the geometry grid the library was computed on.
 
     Returns:
-        (rows (T, K, 2), starts: geometry dict with leaves (T, K)), K = n_pairs * n_starts,
-        closest pair first. A pair with fewer minima than n_starts repeats some point.
+        (rows (T, n_keep, 2), starts: geometry dict with leaves (T, n_keep)), closest first.
     """
     pairs, spectra = library
-    distance, points = _closest_per_pair(targets, spectra, n_starts)
-    keep = jnp.argsort(distance, axis=1)[:, :n_pairs]
-    points = jnp.take_along_axis(points, keep[..., None], axis=1)
-    rows = jnp.repeat(jnp.asarray(pairs)[keep], n_starts, axis=1)
-    t = targets.shape[0]
-    return rows, jax.tree.map(lambda x: x[points.reshape(t, -1)], grid)
+    distance, point = _closest_per_pair(targets, spectra)
+    keep = jnp.argsort(distance, axis=1)[:, :n_keep]
+    point = jnp.take_along_axis(point, keep, axis=1)
+    return jnp.asarray(pairs)[keep], jax.tree.map(lambda x: x[point], grid)
 
 
 def normalised_residual(table, n_max: int):
