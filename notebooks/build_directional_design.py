@@ -21,9 +21,9 @@ import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 import optax
+from _core_shell_design import core_shell
 
 import jaxmie as jm
-from _core_shell_design import core_shell
 
 D = jm.design
 WAVELENGTH = 705.0
