@@ -80,9 +80,9 @@ def test_directional_design_sio2_and_au_shells():
 def test_soun_inverse_design_recovers_random_spectra():
     # Soun et al. (b): 6 random core-shell designs (49 material pairs, 1-100 nm) recovered
     # from their Q_fwd, Q_back spectra (64 wavelengths); the notebook runs 200 targets on a
-    # 40 x 40 grid, this one 6 on 20 x 20. Measured: 5 recovered exactly (~1e-13 %), and a
-    # homogeneous ZrO2 sphere as a 2.5 nm Si3N4 core in ZrO2 (0.0013 %); mean 2e-4 %, where
-    # Soun et al. report 1.12 % (surrogate gradients)
+    # 40 x 40 grid, this one 6 on 20 x 20. Measured: all 6 recovered exactly, pair and
+    # spectra (error <= 7e-13 %), where Soun et al. report a mean of 1.12 % (surrogate
+    # gradients). Margin: one target may end on a near-equivalent design
     import _core_shell_design as cs
 
     datasets = ["Si", "Au", "Ag", "SiO2", "Si3N4", "ZrO2", "TiO2/Sarkar"]
@@ -92,12 +92,12 @@ def test_soun_inverse_design_recovers_random_spectra():
     true_params, true_rows = cs.random_designs(jax.random.key(0), 6, bounds, len(datasets))
     targets = cs.batched_spectra(true_params, true_rows, table, 10)
     grid = cs.geometry_grid(bounds, 20)
-    rows, starts = cs.screen(targets, cs.spectrum_library(table, grid, 10), grid, 8, 2)
+    rows, starts = cs.screen(targets, cs.spectrum_library(table, grid, 10), grid, 16)
     solve = functools.partial(cs.least_squares, cs.normalised_residual(table, 10),
                               bounds=bounds, steps=30)
     best_rows, best_params, _ = cs.keep_best(*cs.fit_pairs(solve, targets, rows, starts))
     recovered = cs.batched_spectra(best_params, best_rows, table, 10)
     err = 100 * np.asarray(cs.relative_errors(recovered, targets))
     assert np.mean(err) < 1.12 / 10
-    assert np.sum(err < 1e-8) >= 4                       # exact recovery, not just close
-    assert np.sum(np.all(np.asarray(best_rows) == np.asarray(true_rows), axis=1)) >= 4
+    assert np.sum(err < 1e-8) >= 5                       # exact recovery, not just close
+    assert np.sum(np.all(np.asarray(best_rows) == np.asarray(true_rows), axis=1)) >= 5
