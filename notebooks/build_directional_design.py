@@ -21,6 +21,7 @@ import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 import optax
+from _core_shell_design import core_shell
 
 import jaxmie as jm
 
@@ -34,11 +35,6 @@ for name, m in zip(names, table.index[:, 1]):
 
 N_MAX = 16                         # outer radius <= 200 nm: x <= 1.8, Wiscombe needs 10
 objective = D.kerker_objective(WAVELENGTH, mode="difference", n_max=N_MAX)
-
-
-def core_shell(p, mats):
-    return jm.CoreShell(r_core=p["r_core"], r_shell=p["r_core"] + p["t"],
-                        n_core=mats[0], n_shell=mats[1])
 
 
 def loss(p, mats):                 # -Q_fwd + Q_back
@@ -74,9 +70,7 @@ Designed at 705 nm (dotted line); the spectra show how narrow-band each design i
 full = {n: jm.materials.get(n) for n in names}
 fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharex=True)
 for j, (shell, (p, _)) in enumerate(best.items()):
-    particle = jm.CoreShell(r_core=p["r_core"], r_shell=p["r_core"] + p["t"],
-                            n_core=full["Si"], n_shell=full[shell])
-    q = jm.efficiencies(particle, wavelength, n_max=N_MAX)
+    q = jm.efficiencies(core_shell(p, (full["Si"], full[shell])), wavelength, n_max=N_MAX)
     label = f"Si/{shell} ({float(p['r_core']):.0f} + {float(p['t']):.1f} nm)"
     axes[0].plot(wavelength, q.q_fwd, color=f"C{j}", label=label)
     axes[1].semilogy(wavelength, q.q_back, color=f"C{j}", label=label)
