@@ -8,8 +8,8 @@ Inverse design of spectra (Soun et al. (b)) runs in three batched steps, all exa
 1. `spectrum_library`: Q_fwd and Q_back of every material pair on a geometry grid
    (independent of the targets, so it is computed once for all of them);
 2. `screen`: keep each target's closest pairs, each with its closest grid point as start;
-3. `fit_pairs` with `least_squares`: Levenberg-Marquardt from every start in one vmapped
-   batch; `keep_best` picks each target's best fit.
+3. `fit_pairs` with `jm.design.least_squares`: Levenberg-Marquardt from every start in one
+   vmapped batch; `keep_best` picks each target's best fit.
 
 Distances and residuals are relative to the target's mean over wavelengths, per spectrum
 (`normalised_residual`), so targets of any size weigh the same.
@@ -22,7 +22,6 @@ import itertools
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.flatten_util import ravel_pytree
 
 import jaxmie as jm
 
@@ -146,69 +145,13 @@ def normalised_residual(table, n_max: int):
     return residual
 
 
-def _levenberg_marquardt(residual, u, steps: int, damping: float):
-    """`steps` Levenberg-Marquardt iterations on sum(residual(u)^2), u of shape (P,).
-
-    A fixed iteration count (a scan, not a while loop), so vmapped starts never wait for the
-    slowest; a step that does not lower the cost (or gives NaN) is rejected and the damping
-    doubled, an accepted one divides it by 3.
-    """
-    def with_value(v):
-        r = residual(v)
-        return r, r
-
-    def iteration(carry, _):
-        u, lam, cost = carry
-        jac, r = jax.jacfwd(with_value, has_aux=True)(u)
-        a = jac.T @ jac
-        # Marquardt's diag(a) scaling, plus a tiny ridge for directions the data ignore
-        # (the split between a core and a shell of the same material)
-        a_damped = a + jnp.diag(lam * jnp.diag(a) + 1e-12 * jnp.trace(a))
-        trial = u - jnp.linalg.solve(a_damped, jac.T @ r)
-        trial_cost = jnp.sum(residual(trial) ** 2)
-        better = trial_cost < cost
-        return (jnp.where(better, trial, u), jnp.where(better, lam / 3.0, lam * 2.0),
-                jnp.where(better, trial_cost, cost)), None
-
-    cost = jnp.sum(residual(u) ** 2)
-    (u, _, cost), _ = jax.lax.scan(iteration, (u, jnp.asarray(damping), cost), None, steps)
-    return u, cost
-
-
-def least_squares(residual, params, data, *, bounds, steps: int, damping: float = 1e-3):
-    """Levenberg-Marquardt on mean(residual^2) for a batch of starts, inside `bounds`.
-
-    Gauss-Newton converges quadratically on these zero-residual fits, where first-order
-    methods crawl along the narrow curved valleys that sharp Mie resonances make. Runs in
-    the unconstrained coordinates of `jm.design.to_unconstrained`, vmapped and jitted.
-
-    Args:
-        residual: residual(p, data) -> (M,), p a geometry dict of scalars.
-        params: starts, leaves of shape (N,). data: pytree with leading axis N.
-        bounds: a `Bounded` per leaf. steps: iterations (static).
-
-    Returns:
-        (params with leaves (N,), loss = mean(residual^2) of shape (N,)).
-    """
-    u = D.to_unconstrained(params, bounds)
-    _, unravel = ravel_pytree(jax.tree.map(lambda x: x[0], u))
-
-    def one(u, d):
-        flat, _ = ravel_pytree(u)
-        res = lambda v: residual(D.from_unconstrained(unravel(v), bounds), d)
-        flat, cost = _levenberg_marquardt(res, flat, steps, damping)
-        return unravel(flat), cost / jax.eval_shape(res, flat).shape[0]
-
-    u, loss = jax.jit(jax.vmap(one))(u, data)
-    return D.from_unconstrained(u, bounds), loss
-
-
 def fit_pairs(solve, targets, rows, starts):
     """Fit every (target, start) in one batch.
 
     Args:
         solve: solve(init, data) -> (params, loss), leaves (N,), in start order, with
-            data = (target (N, 2, W), rows (N, 2)); e.g. `least_squares` with its keywords
+            data = (target (N, 2, W), rows (N, 2)); e.g. `jm.design.least_squares` with its
+            keywords
             bound by `functools.partial`.
         targets: (T, 2, W). rows (T, K, 2), starts (leaves (T, K)): `screen`'s output.
 

@@ -49,7 +49,6 @@ from _core_shell_design import (
     fit_pairs,
     geometry_grid,
     keep_best,
-    least_squares,
     normalised_residual,
     random_designs,
     relative_errors,
@@ -102,7 +101,7 @@ print(f"screen: {t_screen:.1f} s; the true pair is among the {KEEP} kept for "
 
 3,200 fits of two parameters against 128 values each, one vmapped batch."""),
     code("""residual = normalised_residual(table, N_MAX)
-solve_lm = functools.partial(least_squares, residual, bounds=bounds, steps=LM_STEPS)
+solve_lm = functools.partial(jm.design.least_squares, residual, bounds=bounds, steps=LM_STEPS)
 start = time.perf_counter()
 best_rows, best_params, best_loss = keep_best(*fit_pairs(solve_lm, targets, rows, starts))
 best_loss.block_until_ready()

@@ -110,6 +110,53 @@ def test_multi_start_per_start_data_and_errors():
 
 # ------------------------------------------------------------------ objectives
 
+def test_least_squares_rosenbrock_from_every_start():
+    # Rosenbrock's residuals (10 (y - x^2), 1 - x): the minimum (1, 1) is known exactly.
+    residual = lambda p: jnp.stack([10 * (p["y"] - p["x"] ** 2), 1 - p["x"]])
+    starts = {"x": jnp.array([-1.2, 0.0, 2.0, -3.0]), "y": jnp.array([1.0, 3.0, -2.0, 5.0])}
+    params, loss = design.least_squares(residual, starts, steps=60)
+    np.testing.assert_allclose(params["x"], 1.0, atol=1e-10)
+    np.testing.assert_allclose(params["y"], 1.0, atol=1e-10)
+    assert np.all(np.asarray(loss) < 1e-20)
+
+
+def test_least_squares_noisy_mie_fit_matches_scipy_and_stays_in_bounds():
+    """A noisy Q_sca spectrum of a core-shell: the bounded, batched LM optimum equals SciPy's
+    least_squares on the same residuals (an independent optimiser) to 1e-7, from starts
+    in the optimum's basin; a box that excludes the optimum keeps every iterate inside."""
+    from scipy.optimize import least_squares as scipy_least_squares
+
+    truth = jm.efficiencies(_shell(55.0), WL, n_max=N_MAX).q_sca
+    noisy = truth * (1 + 0.01 * jax.random.normal(jax.random.key(3), truth.shape))
+
+    def residual(p, target):
+        return jm.efficiencies(_shell(p["r_shell"]), WL, n_max=N_MAX).q_sca - target
+
+    bounds = {"r_shell": design.Bounded(45.0, 70.0)}
+    starts = {"r_shell": jnp.array([51.0, 55.0, 60.0])}  # one basin (47 nm ends at 70 nm)
+    targets = jnp.broadcast_to(noisy, (3, *noisy.shape))
+    params, loss = design.least_squares(residual, starts, targets, bounds=bounds, steps=40)
+
+    def scipy_residual(v):
+        return np.asarray(residual({"r_shell": v[0]}, noisy))
+
+    def scipy_jacobian(v):
+        return np.asarray(jax.jacfwd(residual)({"r_shell": v[0]}, noisy)["r_shell"])[:, None]
+
+    scipy_fit = scipy_least_squares(scipy_residual, x0=[55.0], jac=scipy_jacobian, xtol=1e-15,
+                                    ftol=1e-15, gtol=1e-15)
+    np.testing.assert_allclose(params["r_shell"], scipy_fit.x[0], rtol=1e-7)
+    np.testing.assert_allclose(loss, np.mean(scipy_fit.fun ** 2), rtol=1e-7)
+
+    narrow = {"r_shell": design.Bounded(40.0, 50.0)}  # the optimum (~55 nm) lies outside
+    inside, inside_loss = design.least_squares(residual, {"r_shell": jnp.array([42.0, 48.0])},
+                                     targets[:2], bounds=narrow, steps=40)
+    r = np.asarray(inside["r_shell"])
+    # the sigmoid saturates to the bound itself in float64: inside the closed box
+    assert np.all((r >= 40.0) & (r <= 50.0)) and np.all(np.isfinite(inside_loss))
+    assert r[1] > 49.9  # from 48 nm downhill to the bound nearest the optimum
+
+
 def test_objectives():
     theta = jnp.linspace(0.0, jnp.pi, 5)
 

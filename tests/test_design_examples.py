@@ -93,7 +93,7 @@ def test_soun_inverse_design_recovers_random_spectra():
     targets = cs.batched_spectra(true_params, true_rows, table, 10)
     grid = cs.geometry_grid(bounds, 20)
     rows, starts = cs.screen(targets, cs.spectrum_library(table, grid, 10), grid, 16)
-    solve = functools.partial(cs.least_squares, cs.normalised_residual(table, 10),
+    solve = functools.partial(D.least_squares, cs.normalised_residual(table, 10),
                               bounds=bounds, steps=30)
     best_rows, best_params, _ = cs.keep_best(*cs.fit_pairs(solve, targets, rows, starts))
     recovered = cs.batched_spectra(best_params, best_rows, table, 10)

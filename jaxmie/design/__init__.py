@@ -9,6 +9,8 @@ that is a pure function of a pytree of real parameters; jaxmie supplies
 - `multi_start`: N starts (leading axis of every leaf) optimised in one jitted, vmapped step,
   with early stopping and silenceable progress, results sorted by loss; with `key=` the loss
   also receives the step and a fresh key (annealing, Gumbel noise);
+- `least_squares`: bounded Levenberg-Marquardt from N starts in lock step, for fits whose
+  loss is a sum of squares (spectra), where it converges far faster than first-order steps;
 - objectives: `spectrum_mse`, `mean_relative_error`, `spectrum_objective`,
   `efficiency_objective`, `kerker_objective`;
 - discrete materials: `enumerate_materials` (exact, every combination of a `StackedTable`'s
@@ -20,7 +22,8 @@ that is a pure function of a pytree of real parameters; jaxmie supplies
 
 Optimise real leaves (radii, n, k separately), not complex ones: optax's complex support is
 partial. Lengths are in nm throughout. One concept per module: `bijections`, `multistart`,
-`objectives`, `discrete`, `uncertainty`, `datasets`, `networks`, `training`.
+`levenberg_marquardt`, `objectives`, `discrete`, `uncertainty`, `datasets`, `networks`,
+`training`.
 """
 
 from .bijections import Bounded as Bounded
@@ -36,6 +39,7 @@ from .discrete import EnumerationResult as EnumerationResult
 from .discrete import enumerate_materials as enumerate_materials
 from .discrete import relaxed_materials as relaxed_materials
 from .discrete import softmax_mixture as softmax_mixture
+from .levenberg_marquardt import least_squares as least_squares
 from .multistart import MultiStartResult as MultiStartResult
 from .multistart import multi_start as multi_start
 from .networks import mlp_apply as mlp_apply
@@ -64,6 +68,7 @@ __all__ = [
     "from_unconstrained",
     "kerker_objective",
     "laplace_covariance",
+    "least_squares",
     "mean_relative_error",
     "mlp_apply",
     "mlp_init",
