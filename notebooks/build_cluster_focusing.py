@@ -102,6 +102,30 @@ def min_gap(xy, r_shell):
     return d.min()
 
 
+def run_adam(loss, x0, learning_rate, steps):
+    # jitted optax Adam steps on loss(x); returns x, the history of -loss, the seconds of
+    # the first step (with compilation) and the ms per later step
+    opt = optax.adam(learning_rate)
+
+    @jax.jit
+    def step(x, state):
+        value, grad = jax.value_and_grad(loss)(x)
+        updates, state = opt.update(grad, state)
+        return optax.apply_updates(x, updates), state, value
+
+    x, state = x0, opt.init(x0)
+    t0 = time.perf_counter()
+    x, state, v = step(x, state)
+    v.block_until_ready()
+    first = time.perf_counter() - t0
+    history = [-float(v)]
+    t0 = time.perf_counter()
+    for _ in range(steps - 1):
+        x, state, v = step(x, state)
+        history.append(-float(v))
+    return x, history, first, 1e3 * (time.perf_counter() - t0) / (steps - 1)
+
+
 rc0 = jnp.full(N, R_CORE)
 rs0 = jnp.full(N, R_SHELL)
 I_grid = float(focus_intensity(xy0, rc0, rs0))
@@ -114,28 +138,7 @@ Loss = -|E|^2(focus) + penalty; Adam with a 4 nm step size, 100 steps."""),
     return -focus_intensity(xy, rc0, rs0) + overlap_penalty(xy, R_SHELL)
 
 
-opt_pos = optax.adam(4.0)
-
-
-@jax.jit
-def step_positions(xy, state):
-    value, grad = jax.value_and_grad(loss_positions)(xy)
-    updates, state = opt_pos.update(grad, state)
-    return optax.apply_updates(xy, updates), state, value
-
-
-xy, state = xy0, opt_pos.init(xy0)
-t0 = time.perf_counter()
-xy, state, v = step_positions(xy, state)
-v.block_until_ready()
-compile_pos = time.perf_counter() - t0
-history_pos = [-float(v)]
-t0 = time.perf_counter()
-for _ in range(99):
-    xy, state, v = step_positions(xy, state)
-    history_pos.append(-float(v))
-ms_pos = 1e3 * (time.perf_counter() - t0) / 99
-xy_opt = xy
+xy_opt, history_pos, compile_pos, ms_pos = run_adam(loss_positions, xy0, 4.0, 100)
 I_pos = float(focus_intensity(xy_opt, rc0, rs0))
 print(f"first step (with compilation): {compile_pos:.1f} s; then {ms_pos:.0f} ms per iteration")
 print(f"|E|^2 at the focus after position optimisation: {I_pos:.4f} "
@@ -156,27 +159,7 @@ def loss_radii(u):
     return -focus_intensity(xy_opt, p["r_core"], r_shell) + overlap_penalty(xy_opt, r_shell)
 
 
-opt_rad = optax.adam(0.1)
-
-
-@jax.jit
-def step_radii(u, state):
-    value, grad = jax.value_and_grad(loss_radii)(u)
-    updates, state = opt_rad.update(grad, state)
-    return optax.apply_updates(u, updates), state, value
-
-
-u, state = u0, opt_rad.init(u0)
-t0 = time.perf_counter()
-u, state, v = step_radii(u, state)
-v.block_until_ready()
-compile_rad = time.perf_counter() - t0
-history_rad = [-float(v)]
-t0 = time.perf_counter()
-for _ in range(79):
-    u, state, v = step_radii(u, state)
-    history_rad.append(-float(v))
-ms_rad = 1e3 * (time.perf_counter() - t0) / 79
+u, history_rad, compile_rad, ms_rad = run_adam(loss_radii, u0, 0.1, 80)
 p_opt = jm.design.from_unconstrained(u, bounds)
 rc_opt, rs_opt = p_opt["r_core"], p_opt["r_core"] + p_opt["shell"]
 I_rad = float(focus_intensity(xy_opt, rc_opt, rs_opt))
