@@ -9,6 +9,7 @@ changes neither the parameters nor the spectra.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -40,6 +41,18 @@ class Dataset:
     spectra: dict
 
 
+@functools.partial(jax.jit, static_argnames=("particle", "fields", "n_max"))
+def _evaluate(params, wavelength, n_env, *, particle, fields, n_max):
+    """Spectra of one chunk (leaves with leading axis chunk): dict field -> (chunk, *W).
+    At module level so that repeated calls with the same particle function reuse it."""
+
+    def one(p):
+        q = observables.efficiencies(particle(p), wavelength, n_env, n_max)
+        return {f: getattr(q, f) for f in fields}
+
+    return jax.vmap(one)(params)
+
+
 def spectra(particle: Callable[[Any], Any], params, wavelength, fields: Sequence[str] = (
         "q_sca",), *, n_env=1.0, n_max: int | None = None, chunk: int = 4096,
         verbose: bool = False) -> dict:
@@ -54,7 +67,8 @@ def spectra(particle: Callable[[Any], Any], params, wavelength, fields: Sequence
         n_env: real host index.
         n_max: static number of orders; None: Wiscombe's rule on the largest outer size
             parameter of the whole batch (one n_max for every chunk).
-        chunk: particles per compiled call; the last chunk is padded (one compilation).
+        chunk: particles per compiled call; the last chunk is padded (one compilation,
+            reused by later calls with the same particle function, fields and shapes).
         verbose: print one progress line per chunk.
 
     Returns:
@@ -71,18 +85,13 @@ def spectra(particle: Callable[[Any], Any], params, wavelength, fields: Sequence
         x, _ = size_parameters(jax.vmap(particle)(params), wavelength, n_env)
         n_max = static_n_max(x, None)
 
-    @jax.jit
-    def evaluate(p):
-        def one(p):
-            q = observables.efficiencies(particle(p), wavelength, n_env, n_max)
-            return {f: getattr(q, f) for f in fields}
-        return jax.vmap(one)(p)
-
     pad = -n % chunk  # repeat the last row so that every call has the same shape
     padded = jax.tree.map(lambda v: jnp.concatenate([v, jnp.repeat(v[-1:], pad, 0)]), params)
     out, start = [], time.perf_counter()
     for lo in range(0, n, chunk):
-        out.append(evaluate(jax.tree.map(lambda v, lo=lo: v[lo:lo + chunk], padded)))
+        out.append(_evaluate(jax.tree.map(lambda v, lo=lo: v[lo:lo + chunk], padded),
+                             wavelength, n_env, particle=particle, fields=tuple(fields),
+                             n_max=n_max))
         if verbose:
             jax.block_until_ready(out[-1])
             print(f"spectra: {min(lo + chunk, n)}/{n} particles  "

@@ -10,6 +10,7 @@ residuals: forward mode is the cheap direction).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -56,6 +57,23 @@ def _levenberg_marquardt(residual: Callable[[jax.Array], jax.Array], u: jax.Arra
     return u, cost
 
 
+@functools.partial(jax.jit, static_argnames=("residual", "with_data", "steps"))
+def _fit(u, data, bounds, damping, *, residual, with_data, steps):
+    """Every start's LM run in one vmapped call, at module level so that repeated calls with
+    the same residual function reuse the compilation; returns (u, mean squared residual)."""
+    _, unravel = ravel_pytree(jax.tree.map(lambda x: x[0], u))
+
+    def one(u, d):
+        def res(v):
+            p = from_unconstrained(unravel(v), bounds)
+            return jnp.ravel(residual(p, d) if with_data else residual(p))
+
+        flat, cost = _levenberg_marquardt(res, ravel_pytree(u)[0], steps, damping)
+        return unravel(flat), cost / jax.eval_shape(res, flat).shape[0]
+
+    return jax.vmap(one)(u, data)
+
+
 def least_squares(residual: Callable[..., jax.Array], init_params: Any, data: Any = None, *,
                   bounds=None, steps: int = 30,
                   damping: float = 1e-3) -> tuple[Any, jax.Array]:
@@ -63,7 +81,8 @@ def least_squares(residual: Callable[..., jax.Array], init_params: Any, data: An
 
     Args:
         residual: residual(params) or residual(params, data) -> real array (any shape, M
-            values), for one start; params a pytree of real scalars or arrays.
+            values), for one start; params a pytree of real scalars or arrays. The same
+            function object reuses the compilation across calls.
         init_params: the starts: the same pytree with a leading axis N on every leaf.
         data: optional pytree with a leading axis N (one target per start, e.g. a measured
             spectrum), passed to residual; None for none.
@@ -78,14 +97,6 @@ def least_squares(residual: Callable[..., jax.Array], init_params: Any, data: An
         bounds; loss = mean(residual^2) per start, shape (N,).
     """
     u = to_unconstrained(init_params, bounds)
-    _, unravel = ravel_pytree(jax.tree.map(lambda x: x[0], u))
-    call = (lambda p, d: residual(p)) if data is None else residual
-
-    def one(u, d):
-        flat, _ = ravel_pytree(u)
-        res = lambda v: jnp.ravel(call(from_unconstrained(unravel(v), bounds), d))
-        flat, cost = _levenberg_marquardt(res, flat, steps, damping)
-        return unravel(flat), cost / jax.eval_shape(res, flat).shape[0]
-
-    u, loss = jax.jit(jax.vmap(one))(u, data)
+    u, loss = _fit(u, data, bounds, damping, residual=residual, with_data=data is not None,
+                   steps=steps)
     return from_unconstrained(u, bounds), loss
