@@ -24,6 +24,7 @@ import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 import optax
+from _tandem import BOUNDS, core_shell, to_params
 
 import jaxmie as jm
 
@@ -33,18 +34,8 @@ print("jax", jax.__version__, "| devices:", jax.devices(), "| CPU cores:", os.cp
 wavelength = jnp.linspace(400.0, 800.0, 40)
 N_MAX = 12        # x + 4.05 x^(1/3) + 2 = 11.04 at x = 2 pi 200 nm / 400 nm
 N_TRAIN, N_HELD_OUT = 20_000, 1_000
-bounds = {"r_core": D.Bounded(40.0, 100.0), "t": D.Bounded(40.0, 100.0),
-          "n": D.Bounded(jnp.full(2, 1.5), 4.0), "k": D.Bounded(jnp.zeros(2), 0.1)}
-
-
-def core_shell(p):
-    m = p["n"] + 1j * p["k"]                                   # (core, shell)
-    return jm.CoreShell(r_core=p["r_core"], r_shell=p["r_core"] + p["t"], n_core=m[0],
-                        n_shell=m[1])
-
-
 start = time.perf_counter()
-ds = D.random_dataset(jax.random.key(0), N_TRAIN + N_HELD_OUT, bounds, core_shell, wavelength,
+ds = D.random_dataset(jax.random.key(0), N_TRAIN + N_HELD_OUT, BOUNDS, core_shell, wavelength,
                       n_max=N_MAX, chunk=4096, verbose=True)
 print(f"dataset: {time.perf_counter() - start:.1f} s")
 spectra = ds.spectra["q_sca"]
@@ -55,17 +46,16 @@ print("train", train_set.shape, "held out", held_out.shape,
     md("""## Network and loss
 
 `D.mlp_init` / `D.mlp_apply` are a plain pytree MLP (input: the spectrum standardised per
-wavelength with the training set's mean and spread); `D.from_unconstrained` maps the six
-linear outputs through sigmoids into the parameter boxes, so every proposed particle is
-valid. `D.train` runs each epoch as one compiled `lax.scan` over shuffled minibatches."""),
+wavelength with the training set's mean and spread); `to_params` (in `notebooks/_tandem.py`,
+shared with the fast test, beside `BOUNDS` and `core_shell`) maps the six linear outputs
+through `D.from_unconstrained` (sigmoids) into the parameter boxes, so every proposed
+particle is valid. `D.train` runs each epoch as one compiled `lax.scan` over shuffled minibatches."""),
     code("""# standardised input: raw spectra (Q_sca up to ~10) saturate the output sigmoids at start
 mean, std = train_set.mean(0), train_set.std(0)
 
 
 def design(net, target):
-    raw = D.mlp_apply(net, (target - mean) / std).astype(jnp.float64)   # (B, 6)
-    u = {"r_core": raw[..., 0], "t": raw[..., 1], "n": raw[..., 2:4], "k": raw[..., 4:6]}
-    return D.from_unconstrained(u, bounds)
+    return to_params(D.mlp_apply(net, (target - mean) / std))
 
 
 def q_sca(p):
