@@ -4,7 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 import jaxmie as jm
@@ -103,6 +103,7 @@ def test_zero_thickness_shell_is_the_core(x, fraction, n1, k1, n2, k2):
 
 
 @given(particles())
+@example(jm.Multilayer(radii=[12.0], n=[3 + 0.0625j]))  # truncated at 1.5e-12 by Wiscombe
 def test_over_provisioned_orders_are_tiny_and_finite(p):
     """Orders beyond the Wiscombe truncation contribute below rounding; nothing is NaN."""
     x = float(p.radii[-1])
@@ -110,13 +111,14 @@ def test_over_provisioned_orders_are_tiny_and_finite(p):
     a, b = jm.coefficients(p, WAVELENGTH, n_max=400)
     assert bool(jnp.all(jnp.isfinite(a)) & jnp.all(jnp.isfinite(b)))
     # Wiscombe's rule stops where |a_n| has fallen to ~1e-8..1e-12 of the leading orders
-    # (narrow high-order resonances of high-index spheres sit just above it); ten orders
-    # further everything is below 1e-12, and the extra orders change no efficiency.
+    # (narrow high-order resonances of high-index spheres sit just above it: x = 12,
+    # m = 3 + 0.0625i loses 1.5e-12 of Q_ext there); ten orders further everything is below
+    # 1e-12, and the hundreds of extra orders change no efficiency.
     tail = jnp.max(jnp.abs(a[n_own + 10:]) + jnp.abs(b[n_own + 10:]))
     head = jnp.max(jnp.abs(a[:n_own]) + jnp.abs(b[:n_own]))
     assert float(tail) <= 1e-12 * float(head)
     e_big = jm.efficiencies(p, WAVELENGTH, n_max=400)
-    e_own = jm.efficiencies(p, WAVELENGTH, n_max=n_own)
+    e_own = jm.efficiencies(p, WAVELENGTH, n_max=n_own + 10)
     assert abs(float(e_big.q_ext) / float(e_own.q_ext) - 1) < 1e-12
     assert abs(float(e_big.q_sca) / float(e_own.q_sca) - 1) < 1e-12
 
