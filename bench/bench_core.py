@@ -21,6 +21,7 @@ so that a shared machine's drifting speed hits all of them alike.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 import time
@@ -267,6 +268,10 @@ class Bench:
             info["torch_threads"] = (f"{self.torch_threads} for PyMieDiff (torch default "
                                      f"{self.torch_default_threads})")
         info["quick"] = self.quick
+        # On CPU, jaxmie runs its native kernel when it could build it (JAXMIE_NATIVE=0: the
+        # JAX implementation, as on GPU).
+        native = importlib.import_module("jaxmie._native")
+        info["jaxmie_native"] = native.available() and jax.default_backend() == "cpu"
         self.rep.meta = info
         self.rep.header("Machine")
         for k, v in info.items():

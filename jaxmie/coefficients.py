@@ -38,7 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from . import special
+from . import _native, special
 from ._batching import map_batch
 from .particles import Particle, layer_indices, layer_radii
 from .validation import check_particle, concrete_value
@@ -237,15 +237,23 @@ def series(particle: Particle, wavelength, n_env=1.0, n_max: int | None = None) 
     return _batched_series(x, m, static_n_max(x, n_max))
 
 
-@functools.partial(jax.jit, static_argnames=("n_max",))
-def _batched_series(x: jax.Array, m: jax.Array, n_max: int) -> MieSeries:
-    """layered_series over every leading axis of x, m (*batch, L); jitted so that eager
-    calls reuse one compilation per shape and n_max."""
+def _reference_series(x: jax.Array, m: jax.Array, n_max: int) -> tuple:
+    """layered_series over every leading axis of x, m (*batch, L), in JAX."""
     batch_shape, n_layers = x.shape[:-1], x.shape[-1]
     flat = (x.reshape(-1, n_layers), m.reshape(-1, n_layers))
-    kernel = lambda xm: layered_series(xm[0], xm[1], n_max)
-    out = map_batch(kernel, flat)
-    a, b, abs_a, abs_b = (v.reshape(*batch_shape, n_max) for v in out)
+    out = map_batch(lambda xm: layered_series(xm[0], xm[1], n_max), flat)
+    return tuple(v.reshape(*batch_shape, n_max) for v in out)
+
+
+@functools.partial(jax.jit, static_argnames=("n_max",))
+def _batched_series(x: jax.Array, m: jax.Array, n_max: int) -> MieSeries:
+    """layered_series over every leading axis of x, m (*batch, L): by the native kernel on
+    the CPU when it is available (jaxmie._native), else in JAX. Jitted so that eager calls
+    reuse one compilation per shape and n_max."""
+    if _native.supports(x, m, x.shape[-1]):
+        a, b, abs_a, abs_b = _native.series(x, m, n_max, _reference_series)
+    else:
+        a, b, abs_a, abs_b = _reference_series(x, m, n_max)
     return MieSeries(a=a, b=b, absorption_a=abs_a, absorption_b=abs_b, x=x[..., -1])
 
 

@@ -39,12 +39,20 @@ exactly zero for lossless particles.
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import jax
 import jax.numpy as jnp
 
-from . import special
-from .coefficients import MieSeries, series
+from . import _native, special
+from .coefficients import (
+    MieSeries,
+    _batched_series,
+    _reference_series,
+    series,
+    size_parameters,
+    static_n_max,
+)
 from .particles import Particle, layer_radii
 
 __all__ = [
@@ -167,26 +175,32 @@ def _multipoles(s: MieSeries) -> Multipoles:
     )
 
 
-@jax.jit
-def _efficiencies(s: MieSeries) -> Efficiencies:
-    n = _orders(s)
-    inv_x2 = 1 / s.x**2
+def _reference_order_sums(a, b, absorption_a, absorption_b) -> jax.Array:
+    """The sums over orders behind every efficiency, shape (*batch, 7): 2(2n+1)(|a|^2+|b|^2),
+    2(2n+1)(absorbed parts), Re and Im of sum (2n+1)(-1)^n (a - b) and of sum (2n+1)(a + b),
+    and the asymmetry sum (g Q_sca x^2 / 4)."""
+    n = jnp.arange(1, a.shape[-1] + 1).astype(absorption_a.dtype)
     two_n_1 = 2 * n + 1
     sign = jnp.where(n % 2 == 0, 1, -1).astype(n.dtype)
-    a_next = jnp.concatenate([s.a[..., 1:], jnp.zeros_like(s.a[..., :1])], axis=-1)
-    b_next = jnp.concatenate([s.b[..., 1:], jnp.zeros_like(s.b[..., :1])], axis=-1)
-    back = two_n_1 * sign * (s.a - s.b)
-    fwd = two_n_1 * (s.a + s.b)
+    a_next = jnp.concatenate([a[..., 1:], jnp.zeros_like(a[..., :1])], axis=-1)
+    b_next = jnp.concatenate([b[..., 1:], jnp.zeros_like(b[..., :1])], axis=-1)
+    back = two_n_1 * sign * (a - b)
+    fwd = two_n_1 * (a + b)
     # Every sum over orders in one reduction: for a few particles the cost is the number of
     # kernels XLA launches, not the arithmetic.
     terms = jnp.stack([
-        2 * two_n_1 * (special.abs_squared(s.a) + special.abs_squared(s.b)),
-        2 * two_n_1 * (s.absorption_a + s.absorption_b),
+        2 * two_n_1 * (special.abs_squared(a) + special.abs_squared(b)),
+        2 * two_n_1 * (absorption_a + absorption_b),
         jnp.real(back), jnp.imag(back), jnp.real(fwd), jnp.imag(fwd),
-        n * (n + 2) / (n + 1) * jnp.real(s.a * jnp.conj(a_next) + s.b * jnp.conj(b_next))
-        + two_n_1 / (n * (n + 1)) * jnp.real(s.a * jnp.conj(s.b)),
-    ])
-    sums = jnp.sum(terms, axis=-1)
+        n * (n + 2) / (n + 1) * jnp.real(a * jnp.conj(a_next) + b * jnp.conj(b_next))
+        + two_n_1 / (n * (n + 1)) * jnp.real(a * jnp.conj(b)),
+    ], axis=-1)
+    return jnp.sum(terms, axis=-2)
+
+
+def _from_order_sums(sums: jax.Array, x_outer: jax.Array) -> Efficiencies:
+    sums = jnp.moveaxis(sums, -1, 0)
+    inv_x2 = 1 / x_outer**2
     q_sca, q_abs = sums[0] * inv_x2, sums[1] * inv_x2
     q_ext = q_sca + q_abs
     q_back = (sums[2] ** 2 + sums[3] ** 2) * inv_x2
@@ -196,6 +210,26 @@ def _efficiencies(s: MieSeries) -> Efficiencies:
     g = jnp.where(scatters, g_q_sca / jnp.where(scatters, q_sca, 1), 0)
     return Efficiencies(q_ext=q_ext, q_sca=q_sca, q_abs=q_abs, q_back=q_back, q_fwd=q_fwd, g=g,
                         q_pr=q_ext - g_q_sca)
+
+
+@jax.jit
+def _efficiencies(s: MieSeries) -> Efficiencies:
+    # On the CPU, XLA makes about 25 passes over the coefficients for these sums; the native
+    # kernel makes one (jaxmie._native).
+    args = (s.a, s.b, s.absorption_a, s.absorption_b)
+    sums = (_native.order_sums(*args, _reference_order_sums) if _native.supports(s.a)
+            else _reference_order_sums(*args))
+    return _from_order_sums(sums, s.x)
+
+
+@functools.partial(jax.jit, static_argnames=("n_max",))
+def _efficiencies_of(x: jax.Array, m: jax.Array, n_max: int) -> Efficiencies:
+    """Efficiencies from size parameters and indices (*batch, L): on the CPU one native
+    kernel from particles to order sums, the coefficients never stored."""
+    if _native.supports(x, m, x.shape[-1]):
+        sums = _native.efficiency_sums(x, m, n_max, _reference_series, _reference_order_sums)
+        return _from_order_sums(sums, x[..., -1])
+    return _efficiencies(_batched_series(x, m, n_max))
 
 
 def efficiencies(particle: Particle, wavelength, n_env=1.0, n_max: int | None = None
@@ -211,7 +245,8 @@ def efficiencies(particle: Particle, wavelength, n_env=1.0, n_max: int | None = 
     Returns:
         Efficiencies with fields of shape (*P, *W), normalised by pi r_outer^2.
     """
-    return _efficiencies(series(particle, wavelength, n_env, n_max))
+    x, m = size_parameters(particle, wavelength, n_env)
+    return _efficiencies_of(x, m, static_n_max(x, n_max))
 
 
 def cross_sections(particle: Particle, wavelength, n_env=1.0, n_max: int | None = None

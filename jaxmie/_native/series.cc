@@ -1,0 +1,951 @@
+// Mie coefficients of layered spheres on the CPU: the algorithm of jaxmie.coefficients
+// (Yang 2003 / Pena & Pal 2009; see jaxmie/special.py and jaxmie/coefficients.py for the
+// formulas and their references), written as a per-particle loop.
+//
+// Why native code: XLA runs each step of an order recurrence as one pass over the whole
+// batch in memory, so the cost is memory traffic, not arithmetic. Here a particle's
+// recurrences stay in registers; W particles advance together in "lanes" so that the
+// dependent divisions of one recurrence overlap with the others'.
+//
+// Two XLA FFI handlers, both float64 / complex128, batch = every axis but the last:
+//   JaxmieSeries:   x (..., L) f64, m (..., L) c128
+//                   -> a, b (..., N) c128, absorption_a, absorption_b (..., N) f64
+//   JaxmieSeriesJacobian: the same inputs -> the same outputs plus their derivatives:
+//                   da, db (..., N, 2L) c128: d/dx_1..x_L, then the complex derivative
+//                   d/dm_1..m_L (a_n and b_n are analytic in every m_l);
+//                   dabsorption_a, dabsorption_b (..., N, 3L) f64: d/dx_l, d/dRe m_l,
+//                   d/dIm m_l (not analytic: Im h enters).
+// The derivatives are forward-mode dual numbers through the layer recurrence and the
+// closed forms of special.riccati_bessel's JVP rule for the Riccati-Bessel sequences.
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <complex>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+#include "xla/ffi/api/ffi.h"
+
+namespace ffi = xla::ffi;
+using cplx = std::complex<double>;
+
+namespace {
+
+// The lane and dual-number operators are tiny; without forced inlining GCC leaves the dual
+// ones (K + 1 lane vectors) as calls.
+#define INLINE inline __attribute__((always_inline))
+
+constexpr int kExtraStartOrders = 16;  // as special._EXTRA_START_ORDERS
+constexpr double kMaxStartOrder = 1e8;  // as special._MAX_START_ORDER
+
+// W complex numbers with split real and imaginary parts, so that lane loops vectorise.
+template <int W>
+struct V {
+  double re[W], im[W];
+};
+
+#define LANES for (int j = 0; j < W; ++j)
+
+template <int W>
+INLINE V<W> splat(double re, double im) {
+  V<W> c;
+  LANES { c.re[j] = re; c.im[j] = im; }
+  return c;
+}
+template <int W>
+INLINE V<W> operator+(const V<W>& a, const V<W>& b) {
+  V<W> c;
+  LANES { c.re[j] = a.re[j] + b.re[j]; c.im[j] = a.im[j] + b.im[j]; }
+  return c;
+}
+template <int W>
+INLINE V<W> operator-(const V<W>& a, const V<W>& b) {
+  V<W> c;
+  LANES { c.re[j] = a.re[j] - b.re[j]; c.im[j] = a.im[j] - b.im[j]; }
+  return c;
+}
+template <int W>
+INLINE V<W> operator*(const V<W>& a, const V<W>& b) {
+  V<W> c;
+  LANES {
+    c.re[j] = a.re[j] * b.re[j] - a.im[j] * b.im[j];
+    c.im[j] = a.re[j] * b.im[j] + a.im[j] * b.re[j];
+  }
+  return c;
+}
+template <int W>
+INLINE V<W> operator*(double s, const V<W>& a) {
+  V<W> c;
+  LANES { c.re[j] = s * a.re[j]; c.im[j] = s * a.im[j]; }
+  return c;
+}
+template <int W>
+INLINE V<W> times_i(const V<W>& a) {
+  V<W> c;
+  LANES { c.re[j] = -a.im[j]; c.im[j] = a.re[j]; }
+  return c;
+}
+// Division by Smith's algorithm (as XLA's): divide by the larger of |Re b|, |Im b| first, so
+// that nothing overflows and a real divisor gives correctly rounded quotients (the
+// index-matched sphere, m -> 1, amplifies every rounding of D1(mx)/m by 1/|m - 1|).
+template <int W>
+INLINE V<W> operator/(const V<W>& a, const V<W>& b) {
+  V<W> c;
+  LANES {
+    bool real_larger = std::fabs(b.re[j]) >= std::fabs(b.im[j]);
+    double p = real_larger ? b.re[j] : b.im[j], q = real_larger ? b.im[j] : b.re[j];
+    double t = q / p, d = p + q * t;
+    double u = real_larger ? a.re[j] : a.im[j], v = real_larger ? a.im[j] : a.re[j];
+    c.re[j] = (u + v * t) / d;
+    double w = (v - u * t) / d;
+    c.im[j] = real_larger ? w : -w;
+  }
+  return c;
+}
+template <int W>
+INLINE V<W> inv(const V<W>& b) {  // 1/b as (1 + 0i)/b above, with one division fewer
+  V<W> c;
+  LANES {
+    bool real_larger = std::fabs(b.re[j]) >= std::fabs(b.im[j]);
+    double p = real_larger ? b.re[j] : b.im[j], q = real_larger ? b.im[j] : b.re[j];
+    double t = q / p, s = 1.0 / (p + q * t);
+    c.re[j] = real_larger ? s : t * s;
+    c.im[j] = real_larger ? -t * s : -s;
+  }
+  return c;
+}
+template <int W>
+INLINE V<W> exp(const V<W>& w) {
+  V<W> c;
+  LANES {
+    double e = std::exp(w.re[j]);
+    c.re[j] = e * std::cos(w.im[j]);
+    c.im[j] = e * std::sin(w.im[j]);
+  }
+  return c;
+}
+template <int W>
+INLINE cplx lane(const V<W>& a, int j) {
+  return cplx(a.re[j], a.im[j]);
+}
+template <int W>
+INLINE void set_lane(V<W>& a, int j, cplx v) {
+  a.re[j] = v.real();
+  a.im[j] = v.imag();
+}
+
+// Dual numbers: a value and K complex tangents, each a lane vector.
+template <int W, int K>
+struct D {
+  V<W> v, d[K];
+};
+
+template <int W, int K>
+INLINE D<W, K> operator+(const D<W, K>& a, const D<W, K>& b) {
+  D<W, K> c;
+  c.v = a.v + b.v;
+  for (int k = 0; k < K; ++k) c.d[k] = a.d[k] + b.d[k];
+  return c;
+}
+template <int W, int K>
+INLINE D<W, K> operator-(const D<W, K>& a, const D<W, K>& b) {
+  D<W, K> c;
+  c.v = a.v - b.v;
+  for (int k = 0; k < K; ++k) c.d[k] = a.d[k] - b.d[k];
+  return c;
+}
+template <int W, int K>
+INLINE D<W, K> operator*(const D<W, K>& a, const D<W, K>& b) {
+  D<W, K> c;
+  c.v = a.v * b.v;
+  for (int k = 0; k < K; ++k) c.d[k] = a.d[k] * b.v + a.v * b.d[k];
+  return c;
+}
+template <int W, int K>
+INLINE D<W, K> operator*(double s, const D<W, K>& a) {
+  D<W, K> c;
+  c.v = s * a.v;
+  for (int k = 0; k < K; ++k) c.d[k] = s * a.d[k];
+  return c;
+}
+template <int W, int K>
+INLINE D<W, K> times_i(const D<W, K>& a) {
+  D<W, K> c;
+  c.v = times_i(a.v);
+  for (int k = 0; k < K; ++k) c.d[k] = times_i(a.d[k]);
+  return c;
+}
+template <int W, int K>
+INLINE D<W, K> inv(const D<W, K>& b) {
+  D<W, K> c;
+  c.v = inv(b.v);
+  V<W> minus_sq = -1.0 * (c.v * c.v);
+  for (int k = 0; k < K; ++k) c.d[k] = minus_sq * b.d[k];
+  return c;
+}
+template <int W, int K>
+INLINE D<W, K> operator/(const D<W, K>& a, const D<W, K>& b) {
+  D<W, K> c;
+  c.v = a.v / b.v;
+  V<W> r = inv(b.v);
+  for (int k = 0; k < K; ++k) c.d[k] = (a.d[k] - c.v * b.d[k]) * r;
+  return c;
+}
+template <int W, int K>
+INLINE D<W, K> exp(const D<W, K>& w) {
+  D<W, K> c;
+  c.v = exp(w.v);
+  for (int k = 0; k < K; ++k) c.d[k] = c.v * w.d[k];
+  return c;
+}
+
+template <int W>
+INLINE V<W> value(const V<W>& a) {
+  return a;
+}
+template <int W, int K>
+INLINE V<W> value(const D<W, K>& a) {
+  return a.v;
+}
+// A value with tangents derivative * (tangents of z): the chain rule through a function of z.
+template <int W>
+INLINE V<W> chain(const V<W>& value, const V<W>&, const V<W>&) {
+  return value;
+}
+template <int W, int K>
+INLINE D<W, K> chain(const V<W>& value, const V<W>& derivative, const D<W, K>& z) {
+  D<W, K> c;
+  c.v = value;
+  for (int k = 0; k < K; ++k) c.d[k] = derivative * z.d[k];
+  return c;
+}
+// Riccati-Bessel sequences at W arguments, orders 1..N at index n - 1 (special.RiccatiBessel).
+template <int W>
+struct Riccati {
+  V<W>*d1, *d3, *psi_ratio, *zeta_ratio;  // ratios: order n >= 2 at index n - 1
+  V<W> u;                                  // exp(iz) psi_1(z)
+};
+
+template <int W>
+void riccati(const V<W>& z, int n_max, bool need_d3, Riccati<W>& rb) {
+  V<W> inv_z = inv(z);
+  int start[W], top = 0;
+  LANES {
+    double size = std::sqrt(z.re[j] * z.re[j] + z.im[j] * z.im[j]);
+    double needed = std::min(size + 4.0 * std::cbrt(size) + 2.0, kMaxStartOrder);
+    if (!std::isfinite(needed)) needed = 0.0;
+    start[j] = std::max(n_max, static_cast<int>(std::ceil(needed))) + kExtraStartOrders;
+    top = std::max(top, start[j]);
+  }
+  // psi_{n_max+1}/psi_{n_max} by the downward continued fraction; each lane starts at its
+  // own order, so that a particle's result does not depend on its neighbours.
+  V<W> r = splat<W>(0, 0);
+  for (int k = top; k > n_max; --k) {
+    V<W> next = inv(double(2 * k + 1) * inv_z - r);
+    LANES {
+      bool on = k <= start[j];
+      r.re[j] = on ? next.re[j] : 0.0;
+      r.im[j] = on ? next.im[j] : 0.0;
+    }
+  }
+  for (int k = n_max; k >= 1; --k) {
+    V<W> d1 = double(k + 1) * inv_z - r;
+    r = inv(d1 + double(k) * inv_z);
+    rb.d1[k - 1] = d1;
+    rb.psi_ratio[k - 1] = r;
+  }
+  if (!need_d3) return;
+  bool direct[W];
+  LANES {
+    cplx zj = lane(z, j);
+    double s = std::sin(zj.real());
+    double ex = std::exp(-2.0 * zj.imag());
+    // e = expm1(2iz), without cancellation near z = k pi.
+    cplx e(std::expm1(-2.0 * zj.imag()) * std::cos(2.0 * zj.real()) - 2.0 * s * s,
+           ex * std::sin(2.0 * zj.real()));
+    bool use_product = std::abs(e) > 0.5 || std::abs(zj) < 1.0;
+    cplx u = use_product ? e / cplx(0, 2) * lane(rb.psi_ratio[0], j)
+                         : e / (cplx(0, 2) * zj) - (e + 2.0) / 2.0;
+    set_lane(rb.u, j, u);
+    direct[j] = zj.imag() < 1.0;
+  }
+  // Upward D3: direct recurrence near the real axis, Wronskian form above (special.py).
+  auto d3_at = [&](int k, const V<W>& s, const V<W>& psi_zeta) {
+    V<W> base = -double(k) * inv_z, den = s, wronskian = -1.0 * times_i(psi_zeta);
+    LANES {
+      if (direct[j]) continue;
+      base.re[j] = rb.d1[k - 1].re[j];
+      base.im[j] = rb.d1[k - 1].im[j];
+      den.re[j] = wronskian.re[j];
+      den.im[j] = wronskian.im[j];
+    }
+    return base + inv(den);
+  };
+  V<W> s = inv_z - splat<W>(0, 1);
+  V<W> psi_zeta = -1.0 * times_i(rb.u * s);
+  rb.d3[0] = d3_at(1, s, psi_zeta);
+  for (int k = 2; k <= n_max; ++k) {
+    s = double(k) * inv_z - rb.d3[k - 2];
+    psi_zeta = psi_zeta * (rb.psi_ratio[k - 1] * s);
+    rb.d3[k - 1] = d3_at(k, s, psi_zeta);
+    rb.zeta_ratio[k - 1] = s;
+  }
+}
+
+// The Riccati-Bessel sequences at z as numbers of type T, with the closed-form tangents of
+// special.riccati_bessel's JVP rule.
+template <class T, int W>
+struct Lifted {
+  const Riccati<W>& rb;
+  T z;
+  V<W> inv_z_sq;
+  Lifted(const Riccati<W>& rb, const T& z) : rb(rb), z(z) {
+    V<W> iz = inv(value(z));
+    inv_z_sq = iz * iz;
+  }
+  V<W> riccati_eq(int n, const V<W>& d) const {  // dD_n/dz = n(n+1)/z^2 - 1 - D_n^2
+    return double(n) * double(n + 1) * inv_z_sq - splat<W>(1, 0) - d * d;
+  }
+  T d1(int i) const { return chain(rb.d1[i], riccati_eq(i + 1, rb.d1[i]), z); }
+  T d3(int i) const { return chain(rb.d3[i], riccati_eq(i + 1, rb.d3[i]), z); }
+  T psi_ratio(int i) const {
+    return chain(rb.psi_ratio[i], rb.psi_ratio[i] * (rb.d1[i] - rb.d1[i - 1]), z);
+  }
+  T zeta_ratio(int i) const {
+    return chain(rb.zeta_ratio[i], rb.zeta_ratio[i] * (rb.d3[i] - rb.d3[i - 1]), z);
+  }
+  T u() const { return chain(rb.u, rb.u * (splat<W>(0, 1) + rb.d1[0]), z); }
+};
+
+template <class T>
+inline T through(const T& h, const T& m_h, const T& m_d, const T& d1o, const T& d3o,
+                 const T& d1i, const T& d3i, const T& q) {
+  T mh = m_h * h;
+  T g1 = mh - m_d * d1i, g2 = mh - m_d * d3i;
+  T qg1 = q * g1;
+  return (g2 * d1o - qg1 * d3o) / (g2 - qg1);
+}
+
+template <int W>
+struct Workspace {
+  std::vector<V<W>> buf;
+  int n = 0;
+  explicit Workspace(int n_max) : buf(size_t(12) * n_max), n(n_max) {}
+  Riccati<W> slot(int k) {
+    V<W>* p = buf.data() + size_t(k) * 4 * n;
+    return Riccati<W>{p, p + n, p + 2 * n, p + 3 * n, V<W>()};
+  }
+};
+
+// Inputs of W particles (lanes), layer l of lane j at [j * L + l].
+template <int W>
+struct Lanes {
+  const double* x;
+  const cplx* m;
+  int L;
+  V<W> x_at(int l) const {
+    V<W> v;
+    LANES { v.re[j] = x[j * L + l]; v.im[j] = 0.0; }
+    return v;
+  }
+  V<W> m_at(int l) const {
+    V<W> v;
+    LANES { set_lane(v, j, m[j * L + l]); }
+    return v;
+  }
+};
+
+// Numbers of type T for the inputs: plain values, or duals seeded with d/dx_l (tangent l)
+// and d/dm_l (tangent L + l).
+template <int W>
+inline V<W> input(const V<W>& v, int, V<W>*) {
+  return v;
+}
+template <int W, int K>
+inline D<W, K> input(const V<W>& v, int tangent, D<W, K>*) {
+  D<W, K> c;
+  c.v = v;
+  for (int k = 0; k < K; ++k) c.d[k] = splat<W>(k == tangent ? 1.0 : 0.0, 0.0);
+  return c;
+}
+
+// h^a_n, h^b_n at the outer surface and the host's sequences: the layer recurrence.
+template <class T, int W>
+struct Layered {
+  std::vector<T> ha, hb;
+  T ratio1, m_out;
+  bool lossless[W];
+};
+
+template <class T, int W>
+void layered(const Lanes<W>& in, int n_max, Workspace<W>& ws, Layered<T, W>& out,
+             Riccati<W>& host, T& x_host) {
+  const int L = in.L;
+  T* tag = nullptr;
+  auto x_at = [&](int l) { return input(in.x_at(l), l, tag); };
+  auto m_at = [&](int l) { return input(in.m_at(l), L + l, tag); };
+  Riccati<W> core = ws.slot(0), outer = ws.slot(1), inner = ws.slot(2);
+  out.ha.resize(n_max);
+  out.hb.resize(n_max);
+  T z_core = m_at(0) * x_at(0);
+  riccati(value(z_core), n_max, false, core);
+  Lifted<T, W> lc(core, z_core);
+  for (int n = 0; n < n_max; ++n) out.ha[n] = out.hb[n] = lc.d1(n);
+  const T minus_i = times_i(input(splat<W>(-1, 0), -1, tag));
+  for (int l = 1; l < L; ++l) {
+    T m_in = m_at(l - 1), m_out = m_at(l), x_o = x_at(l), x_i = x_at(l - 1);
+    T z_o = m_out * x_o, z_i = m_out * x_i;
+    riccati(value(z_o), n_max, true, outer);
+    riccati(value(z_i), n_max, true, inner);
+    Lifted<T, W> lo(outer, z_o), li(inner, z_i);
+    T phase = m_out * (x_o - x_i);
+    T q = exp(2.0 * times_i(phase)) * (li.u() / lo.u()) * ((inv(z_o) + minus_i) / (inv(z_i) + minus_i));
+    for (int n = 0; n < n_max; ++n) {
+      if (n > 0)
+        q = q * ((li.psi_ratio(n) * lo.zeta_ratio(n)) / (lo.psi_ratio(n) * li.zeta_ratio(n)));
+      T d1o = lo.d1(n), d3o = lo.d3(n), d1i = li.d1(n), d3i = li.d3(n);
+      out.ha[n] = through(out.ha[n], m_out, m_in, d1o, d3o, d1i, d3i, q);
+      out.hb[n] = through(out.hb[n], m_in, m_out, d1o, d3o, d1i, d3i, q);
+    }
+  }
+  x_host = x_at(L - 1);
+  riccati(value(x_host), n_max, true, host);
+  Lifted<T, W> lh(host, x_host);
+  out.ratio1 = (times_i(lh.u()) * exp(-2.0 * times_i(x_host))) / (inv(x_host) + minus_i);
+  out.m_out = m_at(L - 1);
+  LANES {
+    out.lossless[j] = true;
+    for (int l = 0; l < L; ++l) out.lossless[j] = out.lossless[j] && in.m[j * L + l].imag() == 0.0;
+  }
+}
+
+struct Outputs {
+  cplx *a, *b;
+  double *abs_a, *abs_b;
+  cplx *da, *db;          // (..., N, 2L) or null
+  double *dabs_a, *dabs_b;  // (..., N, 3L) or null
+};
+
+// The seven sums over orders behind every efficiency for one particle (the layout of
+// jaxmie.observables._reference_order_sums): 2(2n+1)(|a|^2 + |b|^2), 2(2n+1)(absorbed),
+// Re, Im of sum (2n+1)(-1)^n (a - b), Re, Im of sum (2n+1)(a + b), and the asymmetry sum.
+void order_sums_item(const cplx* an, const cplx* bn, const double* aa, const double* ab,
+                     int n_max, double* o) {
+  double sca = 0, absorbed = 0, back_re = 0, back_im = 0, fwd_re = 0, fwd_im = 0, g = 0;
+  for (int k = 0; k < n_max; ++k) {
+    const double n = k + 1, two_n_1 = 2 * n + 1, sign = (k % 2 == 0) ? -1.0 : 1.0;
+    const double ar = an[k].real(), ai = an[k].imag(), br = bn[k].real(), bi = bn[k].imag();
+    sca += 2 * two_n_1 * ((ar * ar + ai * ai) + (br * br + bi * bi));
+    absorbed += 2 * two_n_1 * (aa[k] + ab[k]);
+    back_re += two_n_1 * sign * (ar - br);
+    back_im += two_n_1 * sign * (ai - bi);
+    fwd_re += two_n_1 * (ar + br);
+    fwd_im += two_n_1 * (ai + bi);
+    double next = 0;
+    if (k + 1 < n_max) {
+      const cplx a1 = an[k + 1], b1 = bn[k + 1];
+      next = (ar * a1.real() + ai * a1.imag()) + (br * b1.real() + bi * b1.imag());
+    }
+    g += n * (n + 2) / (n + 1) * next + two_n_1 / (n * (n + 1)) * (ar * br + ai * bi);
+  }
+  o[0] = sca; o[1] = absorbed; o[2] = back_re; o[3] = back_im;
+  o[4] = fwd_re; o[5] = fwd_im; o[6] = g;
+}
+
+// Forward: W particles, lanes 0..valid-1 written at item offset `first`.
+template <int W>
+void forward(const Lanes<W>& in, int n_max, Workspace<W>& ws, const Outputs& o, int64_t first,
+             int valid) {
+  Layered<V<W>, W> s;
+  Riccati<W> host = ws.slot(2);
+  V<W> x_host;
+  layered(in, n_max, ws, s, host, x_host);
+  V<W> ratio = s.ratio1;
+  for (int n = 0; n < n_max; ++n) {
+    if (n > 0) ratio = ratio * (host.psi_ratio[n] / host.zeta_ratio[n]);
+    const V<W>&d1 = host.d1[n], &d3 = host.d3[n];
+    V<W> h_a = s.ha[n] / s.m_out, h_b = s.m_out * s.hb[n];
+    V<W> ea = h_a - d3, eb = h_b - d3;
+    V<W> an = ratio * ((h_a - d1) / ea), bn = ratio * ((h_b - d1) / eb);
+    for (int j = 0; j < valid; ++j) {
+      size_t at = size_t(first + j) * n_max + n;
+      o.a[at] = lane(an, j);
+      o.b[at] = lane(bn, j);
+      // 1/|zeta_n(x)|^2 = |psi_n/zeta_n| |D3_n - D1_n| (Wronskian), then the absorbed part
+      // -Im(h) / (|zeta_n|^2 |h - D3_n|^2), exactly zero for lossless particles.
+      double inv_zeta_sq =
+          std::sqrt(std::norm(lane(ratio, j))) * std::abs(lane(d3, j) - lane(d1, j));
+      o.abs_a[at] = s.lossless[j] ? 0.0 : -h_a.im[j] * inv_zeta_sq / std::norm(lane(ea, j));
+      o.abs_b[at] = s.lossless[j] ? 0.0 : -h_b.im[j] * inv_zeta_sq / std::norm(lane(eb, j));
+    }
+  }
+}
+
+// One coefficient c = ratio (h - D1) / (h - D3) (a_n with h = H^a/m_L, b_n with
+// h = m_L H^b) and its absorbed part -Im(h) |ratio| |D3 - D1| / |h - D3|^2, with derivatives.
+// h carries K complex tangents (d/dx_l, then d/dm_l); the host's ratio, D1, D3 depend on
+// x_L alone, so they carry one derivative each (host_*), added to tangent kx = L - 1.
+template <int W, int K>
+struct CoefficientJacobian {
+  V<W> value, tangent[K];           // c and dc/dx_l, dc/dm_l
+  double absorbed[W], grad[3 * K / 2][W];  // along x_l, Re m_l, Im m_l
+
+  CoefficientJacobian(const V<W>& h, const V<W> (&dh)[K], const V<W>& ratio,
+                      const V<W>& d1, const V<W>& d3, const V<W>& host_ratio,
+                      const V<W>& host_d1, const V<W>& host_d3) {
+    constexpr int L = K / 2, kx = L - 1;
+    const V<W> num = h - d1, den = h - d3, inv_den = inv(den);
+    const V<W> quotient = num / den, scale = ratio * inv_den;
+    value = ratio * quotient;
+    // dc = ratio (dnum - quotient dden) / den + quotient dratio, with dnum = dh - dD1 and
+    // dden = dh - dD3 formed first: for m -> 1, h ~ D1 and dh ~ dD1 cancel.
+    for (int k = 0; k < K; ++k) {
+      const V<W> dnum = k == kx ? dh[k] - host_d1 : dh[k];
+      const V<W> dden = k == kx ? dh[k] - host_d3 : dh[k];
+      tangent[k] = (dnum - quotient * dden) * scale;
+    }
+    tangent[kx] = tangent[kx] + quotient * host_ratio;
+
+    const V<W> w = d3 - d1, dw = host_d3 - host_d1;
+    double abs_r[W], abs_w[W], izs[W], inv_e2[W], d_izs[W];
+    LANES {
+      abs_r[j] = std::sqrt(ratio.re[j] * ratio.re[j] + ratio.im[j] * ratio.im[j]);
+      abs_w[j] = std::hypot(w.re[j], w.im[j]);
+      izs[j] = abs_r[j] * abs_w[j];
+      inv_e2[j] = 1.0 / (den.re[j] * den.re[j] + den.im[j] * den.im[j]);
+      absorbed[j] = -h.im[j] * izs[j] * inv_e2[j];
+      // |.| has a zero derivative at 0, as coefficients._safe_abs.
+      const double d_abs_r = abs_r[j] > 0 ? (ratio.re[j] * host_ratio.re[j] +
+                                             ratio.im[j] * host_ratio.im[j]) / abs_r[j] : 0.0;
+      const double d_abs_w = abs_w[j] > 0 ? (w.re[j] * dw.re[j] + w.im[j] * dw.im[j]) /
+                                             abs_w[j] : 0.0;
+      d_izs[j] = d_abs_r * abs_w[j] + abs_r[j] * d_abs_w;
+    }
+    for (int dir = 0; dir < 3 * L; ++dir) {
+      // A real direction's tangent is dh[k] (x_l, Re m_l) or i dh[k] (Im m_l).
+      const int k = dir < 2 * L ? dir : dir - L;
+      const bool along_imag = dir >= 2 * L, host = dir == kx;
+      LANES {
+        const double t_re = along_imag ? -dh[k].im[j] : dh[k].re[j];
+        const double t_im = along_imag ? dh[k].re[j] : dh[k].im[j];
+        const double de_re = t_re - (host ? host_d3.re[j] : 0.0);
+        const double de_im = t_im - (host ? host_d3.im[j] : 0.0);
+        const double d_e2 = 2.0 * (den.re[j] * de_re + den.im[j] * de_im);
+        const double d_izs_here = host ? d_izs[j] : 0.0;
+        grad[dir][j] = (-t_im * izs[j] - h.im[j] * d_izs_here) * inv_e2[j] -
+                       absorbed[j] * d_e2 * inv_e2[j];
+      }
+    }
+  }
+};
+
+// The coefficients of W particles with their derivatives, order by order: sink(n, a, b,
+// lossless) receives CoefficientJacobian's of a_n and b_n (n from 0).
+template <int W, int K, class Sink>
+void jacobian(const Lanes<W>& in, int n_max, Workspace<W>& ws, Sink&& sink) {
+  constexpr int L = K / 2, kx = L - 1, km = 2 * L - 1;
+  Layered<D<W, K>, W> s;
+  Riccati<W> host = ws.slot(2);
+  D<W, K> x_host;
+  layered(in, n_max, ws, s, host, x_host);
+  // The host's sequences: values and d/dx_L (the argument is x_L itself, dz/dx_L = 1).
+  const V<W> inv_x = inv(x_host.v), inv_x2 = inv_x * inv_x;
+  auto riccati_eq = [&](int n, const V<W>& d) {
+    return double(n) * double(n + 1) * inv_x2 - splat<W>(1, 0) - d * d;
+  };
+  V<W> ratio = s.ratio1.v, d_ratio = s.ratio1.d[kx];
+  const V<W> m = s.m_out.v, inv_m = inv(m);
+  for (int n = 0; n < n_max; ++n) {
+    const V<W>&d1 = host.d1[n], &d3 = host.d3[n];
+    if (n > 0) {
+      const V<W> q = host.psi_ratio[n] / host.zeta_ratio[n];
+      const V<W> dq = q * ((d1 - host.d1[n - 1]) - (d3 - host.d3[n - 1]));
+      d_ratio = d_ratio * q + ratio * dq;
+      ratio = ratio * q;
+    }
+    const V<W> dd1 = riccati_eq(n + 1, d1), dd3 = riccati_eq(n + 1, d3);
+    // h_a = H^a / m_L and h_b = m_L H^b, with m_L's tangent (1 along m_L) added.
+    const V<W> h_a = s.ha[n].v / m, h_b = m * s.hb[n].v;
+    V<W> dh_a[K], dh_b[K];
+    for (int k = 0; k < K; ++k) {
+      dh_a[k] = s.ha[n].d[k] * inv_m;
+      dh_b[k] = m * s.hb[n].d[k];
+    }
+    dh_a[km] = (s.ha[n].d[km] - h_a) * inv_m;  // subtract first: they nearly cancel for m -> 1
+    dh_b[km] = dh_b[km] + s.hb[n].v;
+    const CoefficientJacobian<W, K> a(h_a, dh_a, ratio, d1, d3, d_ratio, dd1, dd3);
+    const CoefficientJacobian<W, K> b(h_b, dh_b, ratio, d1, d3, d_ratio, dd1, dd3);
+    sink(n, a, b, s.lossless);
+  }
+}
+
+// Items [lo, hi) in groups of W lanes, the remainder one lane at a time.
+template <int W, class Kernel, class Kernel1>
+void run_items(const double* x, const cplx* m, int L, int n_max, int64_t lo, int64_t hi,
+               Kernel kernel, Kernel1 kernel1) {
+  Workspace<W> ws(n_max);
+  int64_t i = lo;
+  for (; i + W <= hi; i += W) kernel(Lanes<W>{x + i * L, m + i * L, L}, ws, i, W);
+  Workspace<1> ws1(n_max);
+  for (; i < hi; ++i) kernel1(Lanes<1>{x + i * L, m + i * L, L}, ws1, i, 1);
+}
+
+// Runs body over [0, items) in chunks, on this thread and on up to threads - 1 tasks of the
+// XLA CPU thread pool. Chunks are claimed from a shared counter, so the caller waits only
+// for chunks that a running thread has claimed: a pool busy with other work (or with
+// another call of this kernel, waiting the same way) cannot deadlock it.
+template <class Body>
+void parallel(ffi::ThreadPool& pool, int64_t items, int64_t cost_per_item, Body body) {
+  int64_t threads = std::max<int64_t>(1, pool.num_threads());
+  int64_t tasks = std::min<int64_t>(threads, std::max<int64_t>(1, items * cost_per_item / 20000));
+  if (tasks <= 1) {
+    body(0, items);
+    return;
+  }
+  struct State {
+    std::atomic<int64_t> next{0}, finished{0};
+    int64_t chunks, chunk;
+  };
+  auto state = std::make_shared<State>();
+  state->chunks = 4 * tasks;
+  state->chunk = (items + state->chunks - 1) / state->chunks;
+  auto work = [state, items, &body] {
+    for (int64_t c; (c = state->next.fetch_add(1)) < state->chunks;) {
+      body(std::min(items, c * state->chunk), std::min(items, (c + 1) * state->chunk));
+      state->finished.fetch_add(1, std::memory_order_release);
+    }
+  };
+  // A task that starts after every chunk is claimed returns without touching body.
+  for (int64_t t = 1; t < tasks; ++t) pool.Schedule(std::function<void()>(work));
+  work();
+  while (state->finished.load(std::memory_order_acquire) < state->chunks)
+    std::this_thread::yield();
+}
+
+constexpr int kLanes = 8;
+
+ffi::Error SeriesImpl(ffi::ThreadPool pool, ffi::AnyBuffer x, ffi::AnyBuffer m,
+                      ffi::Result<ffi::AnyBuffer> a, ffi::Result<ffi::AnyBuffer> b,
+                      ffi::Result<ffi::AnyBuffer> abs_a, ffi::Result<ffi::AnyBuffer> abs_b) {
+  auto dims = x.dimensions();
+  const int L = int(dims.back());
+  const int n_max = int(a->dimensions().back());
+  const int64_t items = int64_t(x.element_count()) / L;
+  const double* xp = x.typed_data<double>();
+  const cplx* mp = reinterpret_cast<const cplx*>(m.untyped_data());
+  Outputs o{reinterpret_cast<cplx*>(a->untyped_data()), reinterpret_cast<cplx*>(b->untyped_data()),
+            abs_a->typed_data<double>(), abs_b->typed_data<double>(), nullptr, nullptr,
+            nullptr, nullptr};
+  parallel(pool, items, int64_t(n_max) * L, [&](int64_t lo, int64_t hi) {
+    run_items<kLanes>(
+        xp, mp, L, n_max, lo, hi,
+        [&](const Lanes<kLanes>& in, Workspace<kLanes>& ws, int64_t i, int valid) {
+          forward(in, n_max, ws, o, i, valid);
+        },
+        [&](const Lanes<1>& in, Workspace<1>& ws, int64_t i, int valid) {
+          forward(in, n_max, ws, o, i, valid);
+        });
+  });
+  return ffi::Error::Success();
+}
+
+// The series and its order sums in one go, without writing the coefficients out:
+// x (..., L) f64, m (..., L) c128 -> sums (..., 7) f64 (n_max from the attribute).
+ffi::Error EfficiencySumsImpl(ffi::ThreadPool pool, ffi::AnyBuffer x, ffi::AnyBuffer m,
+                              ffi::Result<ffi::AnyBuffer> sums, int64_t n_max_attr) {
+  const int L = int(x.dimensions().back());
+  const int n_max = int(n_max_attr);
+  const int64_t items = int64_t(x.element_count()) / L;
+  const double* xp = x.typed_data<double>();
+  const cplx* mp = reinterpret_cast<const cplx*>(m.untyped_data());
+  double* out = sums->typed_data<double>();
+  parallel(pool, items, int64_t(n_max) * L, [&](int64_t lo, int64_t hi) {
+    std::vector<cplx> a(size_t(kLanes) * n_max), b(a.size());
+    std::vector<double> abs_a(a.size()), abs_b(a.size());
+    Outputs o{a.data(), b.data(), abs_a.data(), abs_b.data(), nullptr, nullptr, nullptr, nullptr};
+    auto sum_lanes = [&](int valid, int64_t i) {
+      for (int j = 0; j < valid; ++j) {
+        const size_t at = size_t(j) * n_max;
+        order_sums_item(&a[at], &b[at], &abs_a[at], &abs_b[at], n_max, out + (i + j) * 7);
+      }
+    };
+    run_items<kLanes>(
+        xp, mp, L, n_max, lo, hi,
+        [&](const Lanes<kLanes>& in, Workspace<kLanes>& ws, int64_t i, int valid) {
+          forward(in, n_max, ws, o, 0, valid);
+          sum_lanes(valid, i);
+        },
+        [&](const Lanes<1>& in, Workspace<1>& ws, int64_t i, int valid) {
+          forward(in, n_max, ws, o, 0, valid);
+          sum_lanes(valid, i);
+        });
+  });
+  return ffi::Error::Success();
+}
+
+// Writes the coefficients and their derivatives of lanes 0..valid-1 at item `first`.
+template <int W, int K>
+struct SeriesSink {
+  const Outputs& o;
+  int n_max;
+  int64_t first;
+  int valid;
+  void operator()(int n, const CoefficientJacobian<W, K>& a, const CoefficientJacobian<W, K>& b,
+                  const bool* lossless) const {
+    constexpr int R = 3 * K / 2;
+    for (int j = 0; j < valid; ++j) {
+      const size_t at = size_t(first + j) * n_max + n;
+      o.a[at] = lane(a.value, j);
+      o.b[at] = lane(b.value, j);
+      for (int k = 0; k < K; ++k) {
+        o.da[at * K + k] = lane(a.tangent[k], j);
+        o.db[at * K + k] = lane(b.tangent[k], j);
+      }
+      o.abs_a[at] = lossless[j] ? 0.0 : a.absorbed[j];
+      o.abs_b[at] = lossless[j] ? 0.0 : b.absorbed[j];
+      for (int r = 0; r < R; ++r) {
+        o.dabs_a[at * R + r] = a.grad[r][j];
+        o.dabs_b[at * R + r] = b.grad[r][j];
+      }
+    }
+  }
+};
+
+// Accumulates order_sums_item's seven sums and their derivatives along the 3L real
+// directions (x_l, Re m_l, Im m_l), order by order.
+template <int W, int K>
+struct SumsSink {
+  static constexpr int R = 3 * K / 2;
+  double sums[7][W] = {}, grad[7][R][W] = {};
+  // Order n - 1's coefficients and real-direction tangents, for the asymmetry sum's
+  // a_{n-1} a_n* terms.
+  V<W> prev_a, prev_b, prev_ta[R], prev_tb[R];
+
+  // f t for a real direction: the tangent itself (x_l, Re m_l) or i times it (Im m_l).
+  static V<W> along(const CoefficientJacobian<W, K>& c, int dir) {
+    constexpr int L = K / 2;
+    return dir < 2 * L ? c.tangent[dir] : times_i(c.tangent[dir - L]);
+  }
+  static double re_conj(const V<W>& u, const V<W>& v, int j) {  // Re(u conj(v))
+    return u.re[j] * v.re[j] + u.im[j] * v.im[j];
+  }
+
+  void operator()(int k, const CoefficientJacobian<W, K>& a, const CoefficientJacobian<W, K>& b,
+                  const bool* lossless) {
+    const double n = k + 1, two_n_1 = 2 * n + 1, sign = (k % 2 == 0) ? -1.0 : 1.0;
+    const double alpha_prev = (n - 1) * (n + 1) / n, beta = two_n_1 / (n * (n + 1));
+    const V<W>&av = a.value, &bv = b.value;
+    V<W> ta[R], tb[R];
+    for (int r = 0; r < R; ++r) {
+      ta[r] = along(a, r);
+      tb[r] = along(b, r);
+    }
+    LANES {
+      sums[0][j] += 2 * two_n_1 * (re_conj(av, av, j) + re_conj(bv, bv, j));
+      sums[1][j] += lossless[j] ? 0.0 : 2 * two_n_1 * (a.absorbed[j] + b.absorbed[j]);
+      sums[2][j] += two_n_1 * sign * (av.re[j] - bv.re[j]);
+      sums[3][j] += two_n_1 * sign * (av.im[j] - bv.im[j]);
+      sums[4][j] += two_n_1 * (av.re[j] + bv.re[j]);
+      sums[5][j] += two_n_1 * (av.im[j] + bv.im[j]);
+      double g = beta * re_conj(av, bv, j);
+      if (k > 0) g += alpha_prev * (re_conj(prev_a, av, j) + re_conj(prev_b, bv, j));
+      sums[6][j] += g;
+    }
+    for (int r = 0; r < R; ++r) {
+      LANES {
+        grad[0][r][j] += 4 * two_n_1 * (re_conj(av, ta[r], j) + re_conj(bv, tb[r], j));
+        grad[1][r][j] += 2 * two_n_1 * (a.grad[r][j] + b.grad[r][j]);
+        grad[2][r][j] += two_n_1 * sign * (ta[r].re[j] - tb[r].re[j]);
+        grad[3][r][j] += two_n_1 * sign * (ta[r].im[j] - tb[r].im[j]);
+        grad[4][r][j] += two_n_1 * (ta[r].re[j] + tb[r].re[j]);
+        grad[5][r][j] += two_n_1 * (ta[r].im[j] + tb[r].im[j]);
+        double dg = beta * (re_conj(ta[r], bv, j) + re_conj(av, tb[r], j));
+        if (k > 0)
+          dg += alpha_prev * (re_conj(prev_ta[r], av, j) + re_conj(prev_a, ta[r], j) +
+                              re_conj(prev_tb[r], bv, j) + re_conj(prev_b, tb[r], j));
+        grad[6][r][j] += dg;
+      }
+      prev_ta[r] = ta[r];
+      prev_tb[r] = tb[r];
+    }
+    prev_a = av;
+    prev_b = bv;
+  }
+
+  void write(double* sums_out, double* grad_out, int64_t first, int valid) const {
+    for (int j = 0; j < valid; ++j) {
+      for (int i = 0; i < 7; ++i) {
+        sums_out[(first + j) * 7 + i] = sums[i][j];
+        for (int r = 0; r < R; ++r) grad_out[((first + j) * 7 + i) * R + r] = grad[i][r][j];
+      }
+    }
+  }
+};
+
+constexpr int kJacobianLanes = 4;
+
+// Calls f(std::integral_constant<int, 2L>()) for L = 1..4; false for more layers.
+template <class F>
+bool with_tangent_count(int L, F&& f) {
+  switch (L) {
+    case 1: f(std::integral_constant<int, 2>()); return true;
+    case 2: f(std::integral_constant<int, 4>()); return true;
+    case 3: f(std::integral_constant<int, 6>()); return true;
+    case 4: f(std::integral_constant<int, 8>()); return true;
+    default: return false;
+  }
+}
+
+const ffi::Error kTooManyLayers(ffi::ErrorCode::kInvalidArgument,
+                                "jaxmie native Jacobian: at most 4 layers");
+
+ffi::Error SeriesJacobianImpl(ffi::ThreadPool pool, ffi::AnyBuffer x, ffi::AnyBuffer m,
+                              ffi::Result<ffi::AnyBuffer> a, ffi::Result<ffi::AnyBuffer> b,
+                              ffi::Result<ffi::AnyBuffer> abs_a,
+                              ffi::Result<ffi::AnyBuffer> abs_b, ffi::Result<ffi::AnyBuffer> da,
+                              ffi::Result<ffi::AnyBuffer> db,
+                              ffi::Result<ffi::AnyBuffer> dabs_a,
+                              ffi::Result<ffi::AnyBuffer> dabs_b) {
+  auto dims = x.dimensions();
+  const int L = int(dims.back());
+  const int n_max = int(a->dimensions().back());
+  const int64_t items = int64_t(x.element_count()) / L;
+  const double* xp = x.typed_data<double>();
+  const cplx* mp = reinterpret_cast<const cplx*>(m.untyped_data());
+  Outputs o{reinterpret_cast<cplx*>(a->untyped_data()),
+            reinterpret_cast<cplx*>(b->untyped_data()),
+            abs_a->typed_data<double>(),
+            abs_b->typed_data<double>(),
+            reinterpret_cast<cplx*>(da->untyped_data()),
+            reinterpret_cast<cplx*>(db->untyped_data()),
+            dabs_a->typed_data<double>(),
+            dabs_b->typed_data<double>()};
+  const bool supported = with_tangent_count(L, [&](auto tangents) {
+    constexpr int K = decltype(tangents)::value;
+    parallel(pool, items, int64_t(n_max) * L * (K + 1), [&](int64_t lo, int64_t hi) {
+      run_items<kJacobianLanes>(
+          xp, mp, L, n_max, lo, hi,
+          [&](const Lanes<kJacobianLanes>& in, Workspace<kJacobianLanes>& ws, int64_t i,
+              int valid) {
+            jacobian<kJacobianLanes, K>(in, n_max, ws,
+                                        SeriesSink<kJacobianLanes, K>{o, n_max, i, valid});
+          },
+          [&](const Lanes<1>& in, Workspace<1>& ws, int64_t i, int valid) {
+            jacobian<1, K>(in, n_max, ws, SeriesSink<1, K>{o, n_max, i, valid});
+          });
+    });
+  });
+  if (!supported) return kTooManyLayers;
+  return ffi::Error::Success();
+}
+
+// order_sums_item over a batch of coefficients: a, b (..., N) c128, absorption_a,
+// absorption_b (..., N) f64 -> sums (..., 7) f64.
+ffi::Error OrderSumsImpl(ffi::ThreadPool pool, ffi::AnyBuffer a, ffi::AnyBuffer b,
+                         ffi::AnyBuffer abs_a, ffi::AnyBuffer abs_b,
+                         ffi::Result<ffi::AnyBuffer> sums) {
+  const int n_max = int(a.dimensions().back());
+  const int64_t items = int64_t(a.element_count()) / n_max;
+  const cplx* ap = reinterpret_cast<const cplx*>(a.untyped_data());
+  const cplx* bp = reinterpret_cast<const cplx*>(b.untyped_data());
+  const double* aap = abs_a.typed_data<double>();
+  const double* abp = abs_b.typed_data<double>();
+  double* out = sums->typed_data<double>();
+  parallel(pool, items, n_max, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) {
+      const int64_t at = i * n_max;
+      order_sums_item(ap + at, bp + at, aap + at, abp + at, n_max, out + i * 7);
+    }
+  });
+  return ffi::Error::Success();
+}
+
+// EfficiencySumsImpl with derivatives: x (..., L), m (..., L) -> sums (..., 7) f64 and
+// their derivatives (..., 7, 3L) f64 along x_l, Re m_l, Im m_l.
+ffi::Error EfficiencySumsJacobianImpl(ffi::ThreadPool pool, ffi::AnyBuffer x, ffi::AnyBuffer m,
+                                      ffi::Result<ffi::AnyBuffer> sums,
+                                      ffi::Result<ffi::AnyBuffer> grad, int64_t n_max_attr) {
+  const int L = int(x.dimensions().back());
+  const int n_max = int(n_max_attr);
+  const int64_t items = int64_t(x.element_count()) / L;
+  const double* xp = x.typed_data<double>();
+  const cplx* mp = reinterpret_cast<const cplx*>(m.untyped_data());
+  double* sums_out = sums->typed_data<double>();
+  double* grad_out = grad->typed_data<double>();
+  const bool supported = with_tangent_count(L, [&](auto tangents) {
+    constexpr int K = decltype(tangents)::value;
+    parallel(pool, items, int64_t(n_max) * L * (K + 1), [&](int64_t lo, int64_t hi) {
+      run_items<kJacobianLanes>(
+          xp, mp, L, n_max, lo, hi,
+          [&](const Lanes<kJacobianLanes>& in, Workspace<kJacobianLanes>& ws, int64_t i,
+              int valid) {
+            SumsSink<kJacobianLanes, K> sink;
+            jacobian<kJacobianLanes, K>(in, n_max, ws, sink);
+            sink.write(sums_out, grad_out, i, valid);
+          },
+          [&](const Lanes<1>& in, Workspace<1>& ws, int64_t i, int valid) {
+            SumsSink<1, K> sink;
+            jacobian<1, K>(in, n_max, ws, sink);
+            sink.write(sums_out, grad_out, i, valid);
+          });
+    });
+  });
+  return supported ? ffi::Error::Success() : kTooManyLayers;
+}
+
+}  // namespace
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(JaxmieSeries, SeriesImpl,
+                              ffi::Ffi::Bind()
+                                  .Ctx<ffi::ThreadPool>()
+                                  .Arg<ffi::AnyBuffer>()
+                                  .Arg<ffi::AnyBuffer>()
+                                  .Ret<ffi::AnyBuffer>()
+                                  .Ret<ffi::AnyBuffer>()
+                                  .Ret<ffi::AnyBuffer>()
+                                  .Ret<ffi::AnyBuffer>());
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(JaxmieSeriesJacobian, SeriesJacobianImpl,
+                              ffi::Ffi::Bind()
+                                  .Ctx<ffi::ThreadPool>()
+                                  .Arg<ffi::AnyBuffer>()
+                                  .Arg<ffi::AnyBuffer>()
+                                  .Ret<ffi::AnyBuffer>()
+                                  .Ret<ffi::AnyBuffer>()
+                                  .Ret<ffi::AnyBuffer>()
+                                  .Ret<ffi::AnyBuffer>()
+                                  .Ret<ffi::AnyBuffer>()
+                                  .Ret<ffi::AnyBuffer>()
+                                  .Ret<ffi::AnyBuffer>()
+                                  .Ret<ffi::AnyBuffer>());
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(JaxmieOrderSums, OrderSumsImpl,
+                              ffi::Ffi::Bind()
+                                  .Ctx<ffi::ThreadPool>()
+                                  .Arg<ffi::AnyBuffer>()
+                                  .Arg<ffi::AnyBuffer>()
+                                  .Arg<ffi::AnyBuffer>()
+                                  .Arg<ffi::AnyBuffer>()
+                                  .Ret<ffi::AnyBuffer>());
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(JaxmieEfficiencySums, EfficiencySumsImpl,
+                              ffi::Ffi::Bind()
+                                  .Ctx<ffi::ThreadPool>()
+                                  .Arg<ffi::AnyBuffer>()
+                                  .Arg<ffi::AnyBuffer>()
+                                  .Ret<ffi::AnyBuffer>()
+                                  .Attr<int64_t>("n_max"));
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(JaxmieEfficiencySumsJacobian, EfficiencySumsJacobianImpl,
+                              ffi::Ffi::Bind()
+                                  .Ctx<ffi::ThreadPool>()
+                                  .Arg<ffi::AnyBuffer>()
+                                  .Arg<ffi::AnyBuffer>()
+                                  .Ret<ffi::AnyBuffer>()
+                                  .Ret<ffi::AnyBuffer>()
+                                  .Attr<int64_t>("n_max"));
