@@ -160,15 +160,18 @@ def test_gradient_and_hessian_through_efficiencies():
 
 def test_results_do_not_depend_on_batch_neighbours():
     """The kernel advances 8 particles in lanes (plus single-lane remainders); each lane has
-    its own recurrence start, so a particle's result is bitwise the same alone or batched."""
+    its own recurrence start, so a particle's result is the same alone or batched, up to the
+    last bit or two where the lane and single-lane code are vectorised differently (the
+    kernel is compiled for the build CPU)."""
     rng = np.random.default_rng(3)
     x = jnp.asarray(np.sort(rng.uniform(0.1, 30.0, (11, 2)), axis=1))
     m = jnp.asarray(rng.uniform(1.1, 3.0, (11, 2)) + 1j * rng.uniform(0, 0.5, (11, 2)))
     batched = _native.series(x, m, 40, coefficients_module._reference_series)
+    eps = np.finfo(float).eps
     for i in range(11):
         alone = _native.series(x[i], m[i], 40, coefficients_module._reference_series)
         for b, a in zip(batched, alone):
-            assert np.array_equal(np.asarray(b[i]), np.asarray(a))
+            np.testing.assert_allclose(b[i], a, rtol=4 * eps, atol=0)
 
 
 def test_vmap_of_efficiencies_matches_batch():

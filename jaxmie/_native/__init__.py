@@ -2,18 +2,23 @@
 
 jaxmie.coefficients has one algorithm, written in JAX; on the CPU, XLA runs each step of its
 order recurrences as a pass over the whole batch in memory. ``series.cc`` runs the same
-algorithm particle by particle with the recurrences in registers (3-5x faster on the
-PyMieDiff workload, and about 10 microseconds instead of 100 for a single particle).
+algorithm particle by particle with the recurrences in registers: on the PyMieDiff workload
+(256 core-shell particles x 256 wavelengths, 2 cores) the forward pass takes ~40 ms instead
+of ~180 ms and its gradient ~100 ms instead of ~600 ms; one particle at one wavelength
+~20 us instead of ~110 us.
 
-The kernel is compiled once per machine, jaxlib version and source, with the C++ compiler
-found as ``$CXX`` or ``c++`` (about 10 s), into ``$JAXMIE_CACHE_DIR`` (default
+The kernels are compiled once per machine, jaxlib version and source, with the C++ compiler
+found as ``$CXX`` or ``c++`` (C++17; about 15 s), into ``$JAXMIE_CACHE_DIR`` (default
 ``~/.cache/jaxmie``). Without a compiler, or with ``JAXMIE_NATIVE=0``, jaxmie uses the JAX
-implementation everywhere (the results agree to rounding; see tests/test_native.py). GPUs
-and TPUs always use the JAX implementation.
+implementation everywhere; the two agree to rounding (tests/test_native.py). GPUs and TPUs
+always use the JAX implementation, as do float32 inputs and particles of more than 4 layers.
 
-Derivatives: the first derivative comes from the kernel's own forward-mode Jacobian
-(dual numbers; layers <= 4), contracted with the tangents in JAX, so reverse mode works;
-derivatives of the Jacobian itself (Hessians and higher) come from the JAX implementation.
+Derivatives: first derivatives come from the kernels' own forward-mode Jacobians (dual
+numbers through the layer recurrence, closed forms for the Riccati-Bessel sequences),
+contracted with the tangents in JAX, so jvp, grad, vmap and jit all work. For
+efficiencies the derivatives of the seven order sums are accumulated inside the kernel, so
+nothing of size (batch, n_max) is stored. Derivatives of the Jacobians themselves (Hessians
+and higher) come from the JAX implementation.
 """
 
 from __future__ import annotations
@@ -38,9 +43,13 @@ __all__ = ["available", "cache_dir", "efficiency_sums", "order_sums", "series", 
 
 _log = logging.getLogger("jaxmie")
 _SOURCE = Path(__file__).with_name("series.cc")
-# Portable code generation (no -march=native): the cache may sit on a home directory shared
-# by different machines. -ffp-contract=off keeps a * b + c rounded as written, as in XLA.
-_FLAGS = ("-O3", "-std=c++17", "-shared", "-fPIC", "-ffp-contract=off")
+# -ffp-contract=off: a * b + c rounded as written, whether or not the CPU has FMA, so that
+# results do not depend on the machine; -fno-trapping-math lets the lane loops vectorise.
+_FLAGS = ("-O3", "-std=c++17", "-shared", "-fPIC", "-ffp-contract=off", "-fno-trapping-math")
+# Code for the CPU it is built on (the Jacobian kernels run ~20 % faster with AVX2/AVX-512).
+# The cache key names the CPU, so machines that share a home directory each build their
+# own; a compiler that rejects the flag gets a second, portable build.
+_TUNING = ("-march=native",)
 _MAX_JACOBIAN_LAYERS = 4  # the dual-number kernel is instantiated for L = 1..4
 _lock = threading.Lock()
 _loaded: bool | None = None
@@ -59,10 +68,22 @@ def _compiler() -> str:
     return os.environ.get("CXX", "c++")
 
 
+def _cpu_identity() -> bytes:
+    """The CPU model and instruction-set flags (Linux), else what platform reports."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return f"{platform.processor()} {platform.machine()}".encode()
+    fields = ("model name", "flags", "Features", "CPU implementer", "CPU part")
+    return "\n".join(sorted({line for line in lines if line.split(":")[0].strip() in fields}
+                            )).encode()
+
+
 def _library_path() -> Path:
     key = hashlib.sha256()
-    for part in (_SOURCE.read_bytes(), jaxlib.__version__.encode(), " ".join(_FLAGS).encode(),
-                 platform.machine().encode(), platform.system().encode(), _compiler().encode()):
+    for part in (_SOURCE.read_bytes(), jaxlib.__version__.encode(),
+                 " ".join(_FLAGS + _TUNING).encode(), platform.machine().encode(),
+                 platform.system().encode(), _compiler().encode(), _cpu_identity()):
         key.update(part)
     return cache_dir() / f"series-{key.hexdigest()[:20]}.so"
 
@@ -74,7 +95,11 @@ def _build(target: Path) -> None:
     command = [_compiler(), *_FLAGS, "-I", jax.ffi.include_dir(), str(_SOURCE), "-o",
                str(partial)]
     try:
-        subprocess.run(command, check=True, capture_output=True, text=True, timeout=600)
+        try:
+            subprocess.run(command[:1] + list(_TUNING) + command[1:], check=True,
+                           capture_output=True, text=True, timeout=600)
+        except subprocess.CalledProcessError:
+            subprocess.run(command, check=True, capture_output=True, text=True, timeout=600)
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)

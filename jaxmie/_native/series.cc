@@ -7,7 +7,7 @@
 // recurrences stay in registers; W particles advance together in "lanes" so that the
 // dependent divisions of one recurrence overlap with the others'.
 //
-// Two XLA FFI handlers, both float64 / complex128, batch = every axis but the last:
+// XLA FFI handlers, all float64 / complex128, batch = every axis but the last:
 //   JaxmieSeries:   x (..., L) f64, m (..., L) c128
 //                   -> a, b (..., N) c128, absorption_a, absorption_b (..., N) f64
 //   JaxmieSeriesJacobian: the same inputs -> the same outputs plus their derivatives:
@@ -15,8 +15,14 @@
 //                   d/dm_1..m_L (a_n and b_n are analytic in every m_l);
 //                   dabsorption_a, dabsorption_b (..., N, 3L) f64: d/dx_l, d/dRe m_l,
 //                   d/dIm m_l (not analytic: Im h enters).
+//   JaxmieOrderSums: a, b, absorption_a, absorption_b (..., N) -> the seven sums over orders
+//                   behind every efficiency (..., 7) (jaxmie.observables._reference_order_sums).
+//   JaxmieEfficiencySums: x, m -> those sums without writing the coefficients out;
+//   JaxmieEfficiencySumsJacobian: x, m -> the sums and their derivatives (..., 7, 3L) along
+//                   x_l, Re m_l, Im m_l, accumulated order by order.
 // The derivatives are forward-mode dual numbers through the layer recurrence and the
-// closed forms of special.riccati_bessel's JVP rule for the Riccati-Bessel sequences.
+// closed forms of special.riccati_bessel's JVP rule for the Riccati-Bessel sequences; the
+// Jacobian handlers take L <= 4.
 
 #include <algorithm>
 #include <atomic>
@@ -191,8 +197,8 @@ INLINE D<W, K> inv(const D<W, K>& b) {
 template <int W, int K>
 INLINE D<W, K> operator/(const D<W, K>& a, const D<W, K>& b) {
   D<W, K> c;
-  c.v = a.v / b.v;
-  V<W> r = inv(b.v);
+  const V<W> r = inv(b.v);
+  c.v = a.v * r;
   for (int k = 0; k < K; ++k) c.d[k] = (a.d[k] - c.v * b.d[k]) * r;
   return c;
 }
@@ -268,7 +274,7 @@ void riccati(const V<W>& z, int n_max, bool need_d3, Riccati<W>& rb) {
     // e = expm1(2iz), without cancellation near z = k pi.
     cplx e(std::expm1(-2.0 * zj.imag()) * std::cos(2.0 * zj.real()) - 2.0 * s * s,
            ex * std::sin(2.0 * zj.real()));
-    bool use_product = std::abs(e) > 0.5 || std::abs(zj) < 1.0;
+    bool use_product = std::norm(e) > 0.25 || std::norm(zj) < 1.0;  // |e| > 1/2 or |z| < 1
     cplx u = use_product ? e / cplx(0, 2) * lane(rb.psi_ratio[0], j)
                          : e / (cplx(0, 2) * zj) - (e + 2.0) / 2.0;
     set_lane(rb.u, j, u);
@@ -276,13 +282,14 @@ void riccati(const V<W>& z, int n_max, bool need_d3, Riccati<W>& rb) {
   }
   // Upward D3: direct recurrence near the real axis, Wronskian form above (special.py).
   auto d3_at = [&](int k, const V<W>& s, const V<W>& psi_zeta) {
-    V<W> base = -double(k) * inv_z, den = s, wronskian = -1.0 * times_i(psi_zeta);
+    const V<W> recurrence = -double(k) * inv_z, wronskian = -1.0 * times_i(psi_zeta);
+    const V<W>& d1 = rb.d1[k - 1];
+    V<W> base, den;
     LANES {
-      if (direct[j]) continue;
-      base.re[j] = rb.d1[k - 1].re[j];
-      base.im[j] = rb.d1[k - 1].im[j];
-      den.re[j] = wronskian.re[j];
-      den.im[j] = wronskian.im[j];
+      base.re[j] = direct[j] ? recurrence.re[j] : d1.re[j];
+      base.im[j] = direct[j] ? recurrence.im[j] : d1.im[j];
+      den.re[j] = direct[j] ? s.re[j] : wronskian.re[j];
+      den.im[j] = direct[j] ? s.im[j] : wronskian.im[j];
     }
     return base + inv(den);
   };
@@ -328,7 +335,7 @@ inline T through(const T& h, const T& m_h, const T& m_d, const T& d1o, const T& 
   T mh = m_h * h;
   T g1 = mh - m_d * d1i, g2 = mh - m_d * d3i;
   T qg1 = q * g1;
-  return (g2 * d1o - qg1 * d3o) / (g2 - qg1);
+  return (g2 * d1o - qg1 * d3o) * inv(g2 - qg1);
 }
 
 template <int W>
@@ -407,7 +414,7 @@ void layered(const Lanes<W>& in, int n_max, Workspace<W>& ws, Layered<T, W>& out
     T q = exp(2.0 * times_i(phase)) * (li.u() / lo.u()) * ((inv(z_o) + minus_i) / (inv(z_i) + minus_i));
     for (int n = 0; n < n_max; ++n) {
       if (n > 0)
-        q = q * ((li.psi_ratio(n) * lo.zeta_ratio(n)) / (lo.psi_ratio(n) * li.zeta_ratio(n)));
+        q = q * ((li.psi_ratio(n) * lo.zeta_ratio(n)) * inv(lo.psi_ratio(n) * li.zeta_ratio(n)));
       T d1o = lo.d1(n), d3o = lo.d3(n), d1i = li.d1(n), d3i = li.d3(n);
       out.ha[n] = through(out.ha[n], m_out, m_in, d1o, d3o, d1i, d3i, q);
       out.hb[n] = through(out.hb[n], m_in, m_out, d1o, d3o, d1i, d3i, q);
@@ -467,11 +474,11 @@ void forward(const Lanes<W>& in, int n_max, Workspace<W>& ws, const Outputs& o, 
   layered(in, n_max, ws, s, host, x_host);
   V<W> ratio = s.ratio1;
   for (int n = 0; n < n_max; ++n) {
-    if (n > 0) ratio = ratio * (host.psi_ratio[n] / host.zeta_ratio[n]);
+    if (n > 0) ratio = ratio * (host.psi_ratio[n] * inv(host.zeta_ratio[n]));
     const V<W>&d1 = host.d1[n], &d3 = host.d3[n];
     V<W> h_a = s.ha[n] / s.m_out, h_b = s.m_out * s.hb[n];
     V<W> ea = h_a - d3, eb = h_b - d3;
-    V<W> an = ratio * ((h_a - d1) / ea), bn = ratio * ((h_b - d1) / eb);
+    V<W> an = ratio * ((h_a - d1) * inv(ea)), bn = ratio * ((h_b - d1) * inv(eb));
     for (int j = 0; j < valid; ++j) {
       size_t at = size_t(first + j) * n_max + n;
       o.a[at] = lane(an, j);
@@ -500,7 +507,7 @@ struct CoefficientJacobian {
                       const V<W>& host_d1, const V<W>& host_d3) {
     constexpr int L = K / 2, kx = L - 1;
     const V<W> num = h - d1, den = h - d3, inv_den = inv(den);
-    const V<W> quotient = num / den, scale = ratio * inv_den;
+    const V<W> quotient = num * inv_den, scale = ratio * inv_den;
     value = ratio * quotient;
     // dc = ratio (dnum - quotient dden) / den + quotient dratio, with dnum = dh - dD1 and
     // dden = dh - dD3 formed first: for m -> 1, h ~ D1 and dh ~ dD1 cancel.
@@ -563,7 +570,7 @@ void jacobian(const Lanes<W>& in, int n_max, Workspace<W>& ws, Sink&& sink) {
   for (int n = 0; n < n_max; ++n) {
     const V<W>&d1 = host.d1[n], &d3 = host.d3[n];
     if (n > 0) {
-      const V<W> q = host.psi_ratio[n] / host.zeta_ratio[n];
+      const V<W> q = host.psi_ratio[n] * inv(host.zeta_ratio[n]);
       const V<W> dq = q * ((d1 - host.d1[n - 1]) - (d3 - host.d3[n - 1]));
       d_ratio = d_ratio * q + ratio * dq;
       ratio = ratio * q;
