@@ -178,22 +178,28 @@ def _jacobian(x, m, n_max, reference):
     return tuple(outputs[:4]), tuple(outputs[4:])
 
 
-def _reference_jacobian(x, m, n_max, reference):
-    """(outputs, derivatives) of reference, laid out as the native Jacobian kernel's."""
+def _jacobian_by_real_parts(f, x, m):
+    """Per-item derivatives of f(x, m) (a pytree of arrays (..., *out)) along x_l, Re m_l
+    and Im m_l: for each leaf an array (..., *out, 3L), by forward mode in JAX."""
 
     def by_real_parts(x, m_re, m_im):
-        return reference(x, jax.lax.complex(m_re, m_im), n_max)
+        return f(x, jax.lax.complex(m_re, m_im))
 
+    flat = lambda v: v.reshape(-1, v.shape[-1])  # noqa: E731
+    jac = jax.vmap(jax.jacfwd(by_real_parts, argnums=(0, 1, 2)))(
+        flat(x), flat(jnp.real(m)), flat(jnp.imag(m)))
+    return jax.tree.map(lambda *d: jnp.concatenate(d, axis=-1).reshape(
+        *x.shape[:-1], *d[0].shape[1:-1], -1), *jac)
+
+
+def _reference_jacobian(x, m, n_max, reference):
+    """(outputs, derivatives) of reference, laid out as the native Jacobian kernel's."""
     outputs = reference(x, m, n_max)
-    per_item = jax.vmap(jax.jacfwd(by_real_parts, argnums=(0, 1, 2)))
-    flat = lambda v: v.reshape(-1, *v.shape[-1:])  # noqa: E731
-    jac = per_item(flat(x), flat(jnp.real(m)), flat(jnp.imag(m)))
-    # d/dRe m of an analytic function of m is its complex derivative.
-    derivatives = [jnp.concatenate(j[:2], axis=-1) for j in jac[:2]]
-    derivatives += [jnp.concatenate(j, axis=-1) for j in jac[2:]]
-    n_max_axis = outputs[0].shape[-1]
-    derivatives = [d.reshape(*x.shape[:-1], n_max_axis, d.shape[-1]) for d in derivatives]
-    return tuple(outputs), tuple(derivatives)
+    jac = _jacobian_by_real_parts(lambda x, m: reference(x, m, n_max), x, m)
+    n_layers = x.shape[-1]
+    # a_n, b_n are analytic in m: their d/dRe m is the complex derivative; Im m is dropped.
+    derivatives = tuple(d[..., :2 * n_layers] for d in jac[:2]) + tuple(jac[2:])
+    return tuple(outputs), derivatives
 
 
 @_jacobian.defjvp
@@ -286,14 +292,7 @@ def _efficiency_sums_jacobian_jvp(n_max, series_reference, sums_reference, prima
     sums = _composed_reference(n_max, series_reference, sums_reference)
 
     def value_and_jacobian(x, m):
-        def by_real_parts(x, m_re, m_im):
-            return sums(x, jax.lax.complex(m_re, m_im))
-
-        flat = lambda v: v.reshape(-1, v.shape[-1])  # noqa: E731
-        jac = jax.vmap(jax.jacfwd(by_real_parts, argnums=(0, 1, 2)))(
-            flat(x), flat(jnp.real(m)), flat(jnp.imag(m)))
-        jac = jnp.concatenate(jac, axis=-1).reshape(*x.shape[:-1], 7, -1)
-        return sums(x, m), jac
+        return sums(x, m), _jacobian_by_real_parts(sums, x, m)
 
     return jax.jvp(value_and_jacobian, primals, tangents)
 
