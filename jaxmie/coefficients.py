@@ -250,7 +250,7 @@ def _batched_series(x: jax.Array, m: jax.Array, n_max: int) -> MieSeries:
     """layered_series over every leading axis of x, m (*batch, L): by the native kernel on
     the CPU when it is available (jaxmie._native), else in JAX. Jitted so that eager calls
     reuse one compilation per shape and n_max."""
-    if _native.supports(x, m, x.shape[-1]):
+    if _native.supports(x, m):
         a, b, abs_a, abs_b = _native.series(x, m, n_max, _reference_series)
     else:
         a, b, abs_a, abs_b = _reference_series(x, m, n_max)

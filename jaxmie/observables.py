@@ -217,7 +217,7 @@ def _efficiencies(s: MieSeries) -> Efficiencies:
     # On the CPU, XLA makes about 25 passes over the coefficients for these sums; the native
     # kernel makes one (jaxmie._native).
     args = (s.a, s.b, s.absorption_a, s.absorption_b)
-    sums = (_native.order_sums(*args, _reference_order_sums) if _native.supports(s.a)
+    sums = (_native.order_sums(*args, _reference_order_sums) if _native.supports_order_sums(s.a)
             else _reference_order_sums(*args))
     return _from_order_sums(sums, s.x)
 
@@ -226,7 +226,7 @@ def _efficiencies(s: MieSeries) -> Efficiencies:
 def _efficiencies_of(x: jax.Array, m: jax.Array, n_max: int) -> Efficiencies:
     """Efficiencies from size parameters and indices (*batch, L): on the CPU one native
     kernel from particles to order sums, the coefficients never stored."""
-    if _native.supports(x, m, x.shape[-1]):
+    if _native.supports(x, m):
         sums = _native.efficiency_sums(x, m, n_max, _reference_series, _reference_order_sums)
         return _from_order_sums(sums, x[..., -1])
     return _efficiencies(_batched_series(x, m, n_max))

@@ -39,7 +39,15 @@ import jax.numpy as jnp
 import jaxlib
 import numpy as np
 
-__all__ = ["available", "cache_dir", "efficiency_sums", "order_sums", "series", "supports"]
+__all__ = [
+    "available",
+    "cache_dir",
+    "efficiency_sums",
+    "order_sums",
+    "series",
+    "supports",
+    "supports_order_sums",
+]
 
 _log = logging.getLogger("jaxmie")
 _SOURCE = Path(__file__).with_name("series.cc")
@@ -138,13 +146,17 @@ def available() -> bool:
         return True
 
 
-def supports(x: jax.Array, m: jax.Array | None = None, n_layers: int = 1) -> bool:
-    """Whether series() (x: size parameters, m: indices) or order_sums() (x: coefficients a)
-    may take arrays of these dtypes and this layer count on this backend."""
-    dtypes_ok = (x.dtype == jnp.float64 and m.dtype == jnp.complex128 if m is not None
-                 else x.dtype == jnp.complex128)
-    return (jax.default_backend() == "cpu" and dtypes_ok and n_layers <= _MAX_JACOBIAN_LAYERS
+def supports(x: jax.Array, m: jax.Array) -> bool:
+    """Whether series() and efficiency_sums() take these size parameters x (..., L) and
+    indices m (..., L) on this backend: float64 / complex128, L <= 4, CPU."""
+    return (jax.default_backend() == "cpu" and x.dtype == jnp.float64
+            and m.dtype == jnp.complex128 and x.shape[-1] <= _MAX_JACOBIAN_LAYERS
             and available())
+
+
+def supports_order_sums(a: jax.Array) -> bool:
+    """Whether order_sums() takes coefficients a of this dtype on this backend."""
+    return jax.default_backend() == "cpu" and a.dtype == jnp.complex128 and available()
 
 
 def _outputs(x: jax.Array, n_max: int, jacobian: bool):

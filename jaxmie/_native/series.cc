@@ -275,7 +275,8 @@ void riccati(const V<W>& z, int n_max, bool need_d3, Riccati<W>& rb) {
     cplx e(std::expm1(-2.0 * zj.imag()) * std::cos(2.0 * zj.real()) - 2.0 * s * s,
            ex * std::sin(2.0 * zj.real()));
     bool use_product = std::norm(e) > 0.25 || std::norm(zj) < 1.0;  // |e| > 1/2 or |z| < 1
-    cplx u = use_product ? e / cplx(0, 2) * lane(rb.psi_ratio[0], j)
+    const cplx e_over_2i(0.5 * e.imag(), -0.5 * e.real());  // exact: e / (2i) = -i e / 2
+    cplx u = use_product ? e_over_2i * lane(rb.psi_ratio[0], j)
                          : e / (cplx(0, 2) * zj) - (e + 2.0) / 2.0;
     set_lane(rb.u, j, u);
     direct[j] = zj.imag() < 1.0;
@@ -352,6 +353,7 @@ struct Workspace {
 // Inputs of W particles (lanes), layer l of lane j at [j * L + l].
 template <int W>
 struct Lanes {
+  static constexpr int kWidth = W;
   const double* x;
   const cplx* m;
   int L;
@@ -591,16 +593,21 @@ void jacobian(const Lanes<W>& in, int n_max, Workspace<W>& ws, Sink&& sink) {
   }
 }
 
-// Items [lo, hi) in groups of W lanes, the remainder one lane at a time.
-template <int W, class Kernel, class Kernel1>
+// Items [lo, hi) in groups of W lanes, the remainder one lane at a time: kernel(in, ws,
+// first item, valid lanes) is a generic callable, instantiated for both widths (the width
+// is in.kWidth).
+template <int W, class Kernel>
 void run_items(const double* x, const cplx* m, int L, int n_max, int64_t lo, int64_t hi,
-               Kernel kernel, Kernel1 kernel1) {
+               Kernel&& kernel) {
   Workspace<W> ws(n_max);
   int64_t i = lo;
   for (; i + W <= hi; i += W) kernel(Lanes<W>{x + i * L, m + i * L, L}, ws, i, W);
   Workspace<1> ws1(n_max);
-  for (; i < hi; ++i) kernel1(Lanes<1>{x + i * L, m + i * L, L}, ws1, i, 1);
+  for (; i < hi; ++i) kernel(Lanes<1>{x + i * L, m + i * L, L}, ws1, i, 1);
 }
+
+template <class In>
+constexpr int width_of = std::decay_t<In>::kWidth;
 
 // Runs body over [0, items) in chunks, on this thread and on up to threads - 1 tasks of the
 // XLA CPU thread pool. Chunks are claimed from a shared counter, so the caller waits only
@@ -649,14 +656,10 @@ ffi::Error SeriesImpl(ffi::ThreadPool pool, ffi::AnyBuffer x, ffi::AnyBuffer m,
             abs_a->typed_data<double>(), abs_b->typed_data<double>(), nullptr, nullptr,
             nullptr, nullptr};
   parallel(pool, items, int64_t(n_max) * L, [&](int64_t lo, int64_t hi) {
-    run_items<kLanes>(
-        xp, mp, L, n_max, lo, hi,
-        [&](const Lanes<kLanes>& in, Workspace<kLanes>& ws, int64_t i, int valid) {
-          forward(in, n_max, ws, o, i, valid);
-        },
-        [&](const Lanes<1>& in, Workspace<1>& ws, int64_t i, int valid) {
-          forward(in, n_max, ws, o, i, valid);
-        });
+    run_items<kLanes>(xp, mp, L, n_max, lo, hi, [&](const auto& in, auto& ws, int64_t i,
+                                                    int valid) {
+      forward(in, n_max, ws, o, i, valid);
+    });
   });
   return ffi::Error::Success();
 }
@@ -675,22 +678,14 @@ ffi::Error EfficiencySumsImpl(ffi::ThreadPool pool, ffi::AnyBuffer x, ffi::AnyBu
     std::vector<cplx> a(size_t(kLanes) * n_max), b(a.size());
     std::vector<double> abs_a(a.size()), abs_b(a.size());
     Outputs o{a.data(), b.data(), abs_a.data(), abs_b.data(), nullptr, nullptr, nullptr, nullptr};
-    auto sum_lanes = [&](int valid, int64_t i) {
+    run_items<kLanes>(xp, mp, L, n_max, lo, hi, [&](const auto& in, auto& ws, int64_t i,
+                                                    int valid) {
+      forward(in, n_max, ws, o, 0, valid);
       for (int j = 0; j < valid; ++j) {
         const size_t at = size_t(j) * n_max;
         order_sums_item(&a[at], &b[at], &abs_a[at], &abs_b[at], n_max, out + (i + j) * 7);
       }
-    };
-    run_items<kLanes>(
-        xp, mp, L, n_max, lo, hi,
-        [&](const Lanes<kLanes>& in, Workspace<kLanes>& ws, int64_t i, int valid) {
-          forward(in, n_max, ws, o, 0, valid);
-          sum_lanes(valid, i);
-        },
-        [&](const Lanes<1>& in, Workspace<1>& ws, int64_t i, int valid) {
-          forward(in, n_max, ws, o, 0, valid);
-          sum_lanes(valid, i);
-        });
+    });
   });
   return ffi::Error::Success();
 }
@@ -835,16 +830,11 @@ ffi::Error SeriesJacobianImpl(ffi::ThreadPool pool, ffi::AnyBuffer x, ffi::AnyBu
   const bool supported = with_tangent_count(L, [&](auto tangents) {
     constexpr int K = decltype(tangents)::value;
     parallel(pool, items, int64_t(n_max) * L * (K + 1), [&](int64_t lo, int64_t hi) {
-      run_items<kJacobianLanes>(
-          xp, mp, L, n_max, lo, hi,
-          [&](const Lanes<kJacobianLanes>& in, Workspace<kJacobianLanes>& ws, int64_t i,
-              int valid) {
-            jacobian<kJacobianLanes, K>(in, n_max, ws,
-                                        SeriesSink<kJacobianLanes, K>{o, n_max, i, valid});
-          },
-          [&](const Lanes<1>& in, Workspace<1>& ws, int64_t i, int valid) {
-            jacobian<1, K>(in, n_max, ws, SeriesSink<1, K>{o, n_max, i, valid});
-          });
+      run_items<kJacobianLanes>(xp, mp, L, n_max, lo, hi, [&](const auto& in, auto& ws,
+                                                              int64_t i, int valid) {
+        constexpr int W = width_of<decltype(in)>;
+        jacobian<W, K>(in, n_max, ws, SeriesSink<W, K>{o, n_max, i, valid});
+      });
     });
   });
   if (!supported) return kTooManyLayers;
@@ -887,19 +877,13 @@ ffi::Error EfficiencySumsJacobianImpl(ffi::ThreadPool pool, ffi::AnyBuffer x, ff
   const bool supported = with_tangent_count(L, [&](auto tangents) {
     constexpr int K = decltype(tangents)::value;
     parallel(pool, items, int64_t(n_max) * L * (K + 1), [&](int64_t lo, int64_t hi) {
-      run_items<kJacobianLanes>(
-          xp, mp, L, n_max, lo, hi,
-          [&](const Lanes<kJacobianLanes>& in, Workspace<kJacobianLanes>& ws, int64_t i,
-              int valid) {
-            SumsSink<kJacobianLanes, K> sink;
-            jacobian<kJacobianLanes, K>(in, n_max, ws, sink);
-            sink.write(sums_out, grad_out, i, valid);
-          },
-          [&](const Lanes<1>& in, Workspace<1>& ws, int64_t i, int valid) {
-            SumsSink<1, K> sink;
-            jacobian<1, K>(in, n_max, ws, sink);
-            sink.write(sums_out, grad_out, i, valid);
-          });
+      run_items<kJacobianLanes>(xp, mp, L, n_max, lo, hi, [&](const auto& in, auto& ws,
+                                                              int64_t i, int valid) {
+        constexpr int W = width_of<decltype(in)>;
+        SumsSink<W, K> sink;
+        jacobian<W, K>(in, n_max, ws, sink);
+        sink.write(sums_out, grad_out, i, valid);
+      });
     });
   });
   return supported ? ffi::Error::Success() : kTooManyLayers;
