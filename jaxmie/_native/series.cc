@@ -243,9 +243,15 @@ void riccati(const V<W>& z, int n_max, bool need_d3, Riccati<W>& rb) {
   int start[W], top = 0;
   LANES {
     double size = std::sqrt(z.re[j] * z.re[j] + z.im[j] * z.im[j]);
-    double needed = std::min(size + 4.0 * std::cbrt(size) + 2.0, kMaxStartOrder);
-    if (!std::isfinite(needed)) needed = 0.0;
-    start[j] = std::max(n_max, static_cast<int>(std::ceil(needed))) + kExtraStartOrders;
+    // needed <= n_max, i.e. 4 cbrt(size) <= n_max - 2 - size, decided without the cbrt.
+    const double spare = n_max - 2.0 - size;
+    int order = n_max;
+    if (!(spare >= 0.0 && 64.0 * size <= spare * spare * spare)) {
+      double needed = std::min(size + 4.0 * std::cbrt(size) + 2.0, kMaxStartOrder);
+      if (!std::isfinite(needed)) needed = 0.0;
+      order = std::max(n_max, static_cast<int>(std::ceil(needed)));
+    }
+    start[j] = order + kExtraStartOrders;
     top = std::max(top, start[j]);
   }
   // psi_{n_max+1}/psi_{n_max} by the downward continued fraction; each lane starts at its
@@ -269,11 +275,20 @@ void riccati(const V<W>& z, int n_max, bool need_d3, Riccati<W>& rb) {
   bool direct[W];
   LANES {
     cplx zj = lane(z, j);
-    double s = std::sin(zj.real());
-    double ex = std::exp(-2.0 * zj.imag());
-    // e = expm1(2iz), without cancellation near z = k pi.
-    cplx e(std::expm1(-2.0 * zj.imag()) * std::cos(2.0 * zj.real()) - 2.0 * s * s,
-           ex * std::sin(2.0 * zj.real()));
+    const double s = std::sin(zj.real()), c = std::cos(zj.real());  // one sincos call
+    // exp(-2y) and expm1(-2y) from one call: each from the other where that cancels nothing.
+    const double two_y = -2.0 * zj.imag();
+    double ex, exm1;
+    if (std::fabs(two_y) < 0.5) {
+      exm1 = std::expm1(two_y);
+      ex = exm1 + 1.0;
+    } else {
+      ex = std::exp(two_y);
+      exm1 = ex - 1.0;
+    }
+    // e = expm1(2iz) = expm1(-2y) cos 2x - 2 sin^2 x + i exp(-2y) sin 2x, without
+    // cancellation near z = k pi.
+    cplx e(exm1 * (1.0 - 2.0 * s * s) - 2.0 * s * s, ex * (2.0 * s * c));
     bool use_product = std::norm(e) > 0.25 || std::norm(zj) < 1.0;  // |e| > 1/2 or |z| < 1
     const cplx e_over_2i(0.5 * e.imag(), -0.5 * e.real());  // exact: e / (2i) = -i e / 2
     cplx u = use_product ? e_over_2i * lane(rb.psi_ratio[0], j)
