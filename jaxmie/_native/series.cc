@@ -455,36 +455,50 @@ struct Outputs {
   double *dabs_a, *dabs_b;  // (..., N, 3L) or null
 };
 
-// The seven sums over orders behind every efficiency for one particle (the layout of
-// jaxmie.observables._reference_order_sums): 2(2n+1)(|a|^2 + |b|^2), 2(2n+1)(absorbed),
-// Re, Im of sum (2n+1)(-1)^n (a - b), Re, Im of sum (2n+1)(a + b), and the asymmetry sum.
-void order_sums_item(const cplx* an, const cplx* bn, const double* aa, const double* ab,
-                     int n_max, double* o) {
-  double sca = 0, absorbed = 0, back_re = 0, back_im = 0, fwd_re = 0, fwd_im = 0, g = 0;
-  for (int k = 0; k < n_max; ++k) {
-    const double n = k + 1, two_n_1 = 2 * n + 1, sign = (k % 2 == 0) ? -1.0 : 1.0;
-    const double ar = an[k].real(), ai = an[k].imag(), br = bn[k].real(), bi = bn[k].imag();
-    sca += 2 * two_n_1 * ((ar * ar + ai * ai) + (br * br + bi * bi));
-    absorbed += 2 * two_n_1 * (aa[k] + ab[k]);
-    back_re += two_n_1 * sign * (ar - br);
-    back_im += two_n_1 * sign * (ai - bi);
-    fwd_re += two_n_1 * (ar + br);
-    fwd_im += two_n_1 * (ai + bi);
-    double next = 0;
-    if (k + 1 < n_max) {
-      const cplx a1 = an[k + 1], b1 = bn[k + 1];
-      next = (ar * a1.real() + ai * a1.imag()) + (br * b1.real() + bi * b1.imag());
-    }
-    g += n * (n + 2) / (n + 1) * next + two_n_1 / (n * (n + 1)) * (ar * br + ai * bi);
-  }
-  o[0] = sca; o[1] = absorbed; o[2] = back_re; o[3] = back_im;
-  o[4] = fwd_re; o[5] = fwd_im; o[6] = g;
+template <int W>
+INLINE double re_conj(const V<W>& u, const V<W>& v, int j) {  // Re(u conj(v)) in lane j
+  return u.re[j] * v.re[j] + u.im[j] * v.im[j];
 }
 
-// Forward: W particles, lanes 0..valid-1 written at item offset `first`.
+// The seven sums over orders behind every efficiency (the layout of
+// jaxmie.observables._reference_order_sums) for W particles, accumulated order by order:
+// 2(2n+1)(|a|^2 + |b|^2), 2(2n+1)(absorbed), Re, Im of sum (2n+1)(-1)^n (a - b), Re, Im of
+// sum (2n+1)(a + b), and the asymmetry sum.
 template <int W>
-void forward(const Lanes<W>& in, int n_max, Workspace<W>& ws, const Outputs& o, int64_t first,
-             int valid) {
+struct OrderSums {
+  double sums[7][W] = {};
+  V<W> prev_a, prev_b;  // order k - 1's coefficients, for the asymmetry sum's a_{k-1} a_k*
+
+  // Order k (from 0): its coefficients and absorbed parts (zero for lossless particles).
+  INLINE void add(int k, const V<W>& a, const V<W>& b, const double* absorbed_a,
+                  const double* absorbed_b) {
+    const double n = k + 1, two_n_1 = 2 * n + 1, sign = (k % 2 == 0) ? -1.0 : 1.0;
+    const double alpha_prev = (n - 1) * (n + 1) / n, beta = two_n_1 / (n * (n + 1));
+    LANES {
+      sums[0][j] += 2 * two_n_1 * (re_conj(a, a, j) + re_conj(b, b, j));
+      sums[1][j] += 2 * two_n_1 * (absorbed_a[j] + absorbed_b[j]);
+      sums[2][j] += two_n_1 * sign * (a.re[j] - b.re[j]);
+      sums[3][j] += two_n_1 * sign * (a.im[j] - b.im[j]);
+      sums[4][j] += two_n_1 * (a.re[j] + b.re[j]);
+      sums[5][j] += two_n_1 * (a.im[j] + b.im[j]);
+      double g = beta * re_conj(a, b, j);
+      if (k > 0) g += alpha_prev * (re_conj(prev_a, a, j) + re_conj(prev_b, b, j));
+      sums[6][j] += g;
+    }
+    prev_a = a;
+    prev_b = b;
+  }
+
+  void write(double* out, int64_t first, int valid) const {
+    for (int j = 0; j < valid; ++j)
+      for (int i = 0; i < 7; ++i) out[(first + j) * 7 + i] = sums[i][j];
+  }
+};
+
+// The coefficients of W particles, order by order: sink(n, a, b, absorbed_a, absorbed_b)
+// receives a_n, b_n and their absorbed parts (double[W], zero for lossless particles).
+template <int W, class Sink>
+void forward(const Lanes<W>& in, int n_max, Workspace<W>& ws, Sink&& sink) {
   Layered<V<W>, W> s;
   Riccati<W> host = ws.slot(2);
   V<W> x_host;
@@ -494,19 +508,20 @@ void forward(const Lanes<W>& in, int n_max, Workspace<W>& ws, const Outputs& o, 
     if (n > 0) ratio = ratio * (host.psi_ratio[n] * inv(host.zeta_ratio[n]));
     const V<W>&d1 = host.d1[n], &d3 = host.d3[n];
     V<W> h_a = s.ha[n] / s.m_out, h_b = s.m_out * s.hb[n];
-    V<W> ea = h_a - d3, eb = h_b - d3;
-    V<W> an = ratio * ((h_a - d1) * inv(ea)), bn = ratio * ((h_b - d1) * inv(eb));
-    for (int j = 0; j < valid; ++j) {
-      size_t at = size_t(first + j) * n_max + n;
-      o.a[at] = lane(an, j);
-      o.b[at] = lane(bn, j);
-      // 1/|zeta_n(x)|^2 = |psi_n/zeta_n| |D3_n - D1_n| (Wronskian), then the absorbed part
-      // -Im(h) / (|zeta_n|^2 |h - D3_n|^2), exactly zero for lossless particles.
-      double inv_zeta_sq =
-          std::sqrt(std::norm(lane(ratio, j))) * std::abs(lane(d3, j) - lane(d1, j));
-      o.abs_a[at] = s.lossless[j] ? 0.0 : -h_a.im[j] * inv_zeta_sq / std::norm(lane(ea, j));
-      o.abs_b[at] = s.lossless[j] ? 0.0 : -h_b.im[j] * inv_zeta_sq / std::norm(lane(eb, j));
+    const V<W> inv_ea = inv(h_a - d3), inv_eb = inv(h_b - d3), w = d3 - d1;
+    const V<W> an = ratio * ((h_a - d1) * inv_ea), bn = ratio * ((h_b - d1) * inv_eb);
+    // 1/|zeta_n(x)|^2 = |psi_n/zeta_n| |D3_n - D1_n| (Wronskian), then the absorbed part
+    // -Im(h) / (|zeta_n|^2 |h - D3_n|^2), exactly zero for lossless particles.
+    double abs_a[W], abs_b[W];
+    LANES {
+      const double inv_zeta_sq = std::sqrt(ratio.re[j] * ratio.re[j] + ratio.im[j] * ratio.im[j]) *
+                                 std::sqrt(w.re[j] * w.re[j] + w.im[j] * w.im[j]);
+      const double inv_ea_sq = inv_ea.re[j] * inv_ea.re[j] + inv_ea.im[j] * inv_ea.im[j];
+      const double inv_eb_sq = inv_eb.re[j] * inv_eb.re[j] + inv_eb.im[j] * inv_eb.im[j];
+      abs_a[j] = s.lossless[j] ? 0.0 : -h_a.im[j] * inv_zeta_sq * inv_ea_sq;
+      abs_b[j] = s.lossless[j] ? 0.0 : -h_b.im[j] * inv_zeta_sq * inv_eb_sq;
     }
+    sink(n, an, bn, abs_a, abs_b);
   }
 }
 
@@ -673,7 +688,16 @@ ffi::Error SeriesImpl(ffi::ThreadPool pool, ffi::AnyBuffer x, ffi::AnyBuffer m,
   parallel(pool, items, int64_t(n_max) * L, [&](int64_t lo, int64_t hi) {
     run_items<kLanes>(xp, mp, L, n_max, lo, hi, [&](const auto& in, auto& ws, int64_t i,
                                                     int valid) {
-      forward(in, n_max, ws, o, i, valid);
+      forward(in, n_max, ws, [&](int n, const auto& an, const auto& bn, const double* abs_a,
+                                 const double* abs_b) {
+        for (int j = 0; j < valid; ++j) {
+          const size_t at = size_t(i + j) * n_max + n;
+          o.a[at] = lane(an, j);
+          o.b[at] = lane(bn, j);
+          o.abs_a[at] = abs_a[j];
+          o.abs_b[at] = abs_b[j];
+        }
+      });
     });
   });
   return ffi::Error::Success();
@@ -690,16 +714,12 @@ ffi::Error EfficiencySumsImpl(ffi::ThreadPool pool, ffi::AnyBuffer x, ffi::AnyBu
   const cplx* mp = reinterpret_cast<const cplx*>(m.untyped_data());
   double* out = sums->typed_data<double>();
   parallel(pool, items, int64_t(n_max) * L, [&](int64_t lo, int64_t hi) {
-    std::vector<cplx> a(size_t(kLanes) * n_max), b(a.size());
-    std::vector<double> abs_a(a.size()), abs_b(a.size());
-    Outputs o{a.data(), b.data(), abs_a.data(), abs_b.data(), nullptr, nullptr, nullptr, nullptr};
     run_items<kLanes>(xp, mp, L, n_max, lo, hi, [&](const auto& in, auto& ws, int64_t i,
                                                     int valid) {
-      forward(in, n_max, ws, o, 0, valid);
-      for (int j = 0; j < valid; ++j) {
-        const size_t at = size_t(j) * n_max;
-        order_sums_item(&a[at], &b[at], &abs_a[at], &abs_b[at], n_max, out + (i + j) * 7);
-      }
+      OrderSums<width_of<decltype(in)>> sums;
+      forward(in, n_max, ws, [&](int n, const auto& an, const auto& bn, const double* abs_a,
+                                 const double* abs_b) { sums.add(n, an, bn, abs_a, abs_b); });
+      sums.write(out, i, valid);
     });
   });
   return ffi::Error::Success();
@@ -733,45 +753,30 @@ struct SeriesSink {
   }
 };
 
-// Accumulates order_sums_item's seven sums and their derivatives along the 3L real
-// directions (x_l, Re m_l, Im m_l), order by order.
+// Accumulates OrderSums and the sums' derivatives along the 3L real directions (x_l,
+// Re m_l, Im m_l), order by order.
 template <int W, int K>
 struct SumsSink {
   static constexpr int R = 3 * K / 2;
-  double sums[7][W] = {}, grad[7][R][W] = {};
-  // Order n - 1's coefficients and real-direction tangents, for the asymmetry sum's
-  // a_{n-1} a_n* terms.
-  V<W> prev_a, prev_b, prev_ta[R], prev_tb[R];
+  OrderSums<W> values;
+  double grad[7][R][W] = {};
+  V<W> prev_ta[R], prev_tb[R];  // order k - 1's real-direction tangents
 
   // f t for a real direction: the tangent itself (x_l, Re m_l) or i times it (Im m_l).
   static V<W> along(const CoefficientJacobian<W, K>& c, int dir) {
     constexpr int L = K / 2;
     return dir < 2 * L ? c.tangent[dir] : times_i(c.tangent[dir - L]);
   }
-  static double re_conj(const V<W>& u, const V<W>& v, int j) {  // Re(u conj(v))
-    return u.re[j] * v.re[j] + u.im[j] * v.im[j];
-  }
 
   void operator()(int k, const CoefficientJacobian<W, K>& a, const CoefficientJacobian<W, K>& b,
                   const bool* lossless) {
     const double n = k + 1, two_n_1 = 2 * n + 1, sign = (k % 2 == 0) ? -1.0 : 1.0;
     const double alpha_prev = (n - 1) * (n + 1) / n, beta = two_n_1 / (n * (n + 1));
-    const V<W>&av = a.value, &bv = b.value;
+    const V<W>&av = a.value, &bv = b.value, &prev_a = values.prev_a, &prev_b = values.prev_b;
     V<W> ta[R], tb[R];
     for (int r = 0; r < R; ++r) {
       ta[r] = along(a, r);
       tb[r] = along(b, r);
-    }
-    LANES {
-      sums[0][j] += 2 * two_n_1 * (re_conj(av, av, j) + re_conj(bv, bv, j));
-      sums[1][j] += lossless[j] ? 0.0 : 2 * two_n_1 * (a.absorbed[j] + b.absorbed[j]);
-      sums[2][j] += two_n_1 * sign * (av.re[j] - bv.re[j]);
-      sums[3][j] += two_n_1 * sign * (av.im[j] - bv.im[j]);
-      sums[4][j] += two_n_1 * (av.re[j] + bv.re[j]);
-      sums[5][j] += two_n_1 * (av.im[j] + bv.im[j]);
-      double g = beta * re_conj(av, bv, j);
-      if (k > 0) g += alpha_prev * (re_conj(prev_a, av, j) + re_conj(prev_b, bv, j));
-      sums[6][j] += g;
     }
     for (int r = 0; r < R; ++r) {
       LANES {
@@ -790,17 +795,19 @@ struct SumsSink {
       prev_ta[r] = ta[r];
       prev_tb[r] = tb[r];
     }
-    prev_a = av;
-    prev_b = bv;
+    double absorbed_a[W], absorbed_b[W];
+    LANES {
+      absorbed_a[j] = lossless[j] ? 0.0 : a.absorbed[j];
+      absorbed_b[j] = lossless[j] ? 0.0 : b.absorbed[j];
+    }
+    values.add(k, av, bv, absorbed_a, absorbed_b);  // after the tangents: it moves prev_a
   }
 
   void write(double* sums_out, double* grad_out, int64_t first, int valid) const {
-    for (int j = 0; j < valid; ++j) {
-      for (int i = 0; i < 7; ++i) {
-        sums_out[(first + j) * 7 + i] = sums[i][j];
+    values.write(sums_out, first, valid);
+    for (int j = 0; j < valid; ++j)
+      for (int i = 0; i < 7; ++i)
         for (int r = 0; r < R; ++r) grad_out[((first + j) * 7 + i) * R + r] = grad[i][r][j];
-      }
-    }
   }
 };
 
@@ -856,7 +863,7 @@ ffi::Error SeriesJacobianImpl(ffi::ThreadPool pool, ffi::AnyBuffer x, ffi::AnyBu
   return ffi::Error::Success();
 }
 
-// order_sums_item over a batch of coefficients: a, b (..., N) c128, absorption_a,
+// OrderSums over a batch of coefficients: a, b (..., N) c128, absorption_a,
 // absorption_b (..., N) f64 -> sums (..., 7) f64.
 ffi::Error OrderSumsImpl(ffi::ThreadPool pool, ffi::AnyBuffer a, ffi::AnyBuffer b,
                          ffi::AnyBuffer abs_a, ffi::AnyBuffer abs_b,
@@ -870,8 +877,15 @@ ffi::Error OrderSumsImpl(ffi::ThreadPool pool, ffi::AnyBuffer a, ffi::AnyBuffer 
   double* out = sums->typed_data<double>();
   parallel(pool, items, n_max, [&](int64_t lo, int64_t hi) {
     for (int64_t i = lo; i < hi; ++i) {
-      const int64_t at = i * n_max;
-      order_sums_item(ap + at, bp + at, aap + at, abp + at, n_max, out + i * 7);
+      OrderSums<1> sums;
+      for (int k = 0; k < n_max; ++k) {
+        const int64_t at = i * n_max + k;
+        V<1> an, bn;
+        set_lane(an, 0, ap[at]);
+        set_lane(bn, 0, bp[at]);
+        sums.add(k, an, bn, aap + at, abp + at);
+      }
+      sums.write(out, i, 1);
     }
   });
   return ffi::Error::Success();
