@@ -7,7 +7,8 @@ Nothing here evaluates psi_n or zeta_n of a complex argument directly: they over
 underflow long before the quantities that Mie theory needs do. The sequences computed are
 bounded (or decay gracefully to zero) for every order and every argument with Im z >= 0:
 
-- D1_n(z) = psi_n'(z) / psi_n(z) by downward recurrence (Wiscombe's start rule),
+- D1_n(z) = psi_n'(z) / psi_n(z) by downward recurrence, started where a bound on the
+  continued fraction's convergence puts the start error below rounding (_start_order),
 - D3_n(z) = zeta_n'(z) / zeta_n(z) from the Wronskian, D3_n = D1_n + i / (psi_n zeta_n),
   with psi_n zeta_n by upward recurrence (Pena & Pal 2009),
 - ratios psi_n / psi_{n-1} and zeta_n / zeta_{n-1}, products of which give psi_n / zeta_n and
@@ -38,9 +39,16 @@ __all__ = [
     "zeta_ratio_1",
 ]
 
-# Orders above max(n_max, |z| + 4|z|^(1/3) + 2) at which the downward recurrence starts;
-# the truncation error of the start value is damped below float64 rounding by then.
-_EXTRA_START_ORDERS = 16
+# The downward recurrence starts e orders above M = max(n_max, |z| + 4|z|^(1/3) + 2) (the
+# order of Wiscombe's rule), from r = 0. For every k >= M, |psi_{k+1}/psi_k| <= rho, the root
+# below 1 of rho = |z| / (2M + 1 - |z| rho) (by induction down the continued fraction, for
+# the exact ratios and the truncated ones alike), and an error in r shrinks by two such
+# ratios per order: the start value leaves a relative error below 3 rho^(2e) at M. e is the
+# fewest orders with 3 rho^(2e) <= _START_TOLERANCE. For n_max well above |z|, the usual case
+# for small particles and ensembles, that is 8-10 orders (Wiscombe's rule takes 16); for
+# large |z|, where rho -> 1 near the turning point k ~ |z|, it is more (68 at |z| = 1000),
+# and the top orders keep every digit (16 orders leave ~1e-4 there).
+_START_TOLERANCE = 1e-17  # below float64 rounding
 # A cap on the start order so that a non-finite argument cannot run the loop forever.
 _MAX_START_ORDER = 10**8
 
@@ -50,7 +58,12 @@ def _start_order(z: jax.Array, n_max: int) -> jax.Array:
     size = jnp.abs(z)
     needed = jnp.minimum(size + 4.0 * jnp.cbrt(size) + 2.0, _MAX_START_ORDER)
     needed = jnp.where(jnp.isfinite(needed), needed, 0.0)
-    return jnp.maximum(n_max, jnp.ceil(needed).astype(jnp.int32)) + _EXTRA_START_ORDERS
+    order = jnp.maximum(n_max, jnp.ceil(needed).astype(jnp.int32))
+    two_m_1 = 2 * order + 1
+    rho = 2 * size / (two_m_1 + jnp.sqrt((two_m_1 - 2 * size) * (two_m_1 + 2 * size)))
+    extra = jnp.ceil(jnp.log(_START_TOLERANCE / 3) / (2 * jnp.log(rho)))
+    extra = jnp.where(jnp.isfinite(extra), jnp.clip(extra, 1, _MAX_START_ORDER), 1)
+    return order + extra.astype(jnp.int32)
 
 
 def _psi_ratio_above(z: jax.Array, n_max: int) -> jax.Array:

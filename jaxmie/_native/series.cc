@@ -25,6 +25,7 @@
 // Jacobian handlers take L <= 4.
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cmath>
 #include <complex>
@@ -46,8 +47,20 @@ namespace {
 // ones (K + 1 lane vectors) as calls.
 #define INLINE inline __attribute__((always_inline))
 
-constexpr int kExtraStartOrders = 16;  // as special._EXTRA_START_ORDERS
-constexpr double kMaxStartOrder = 1e8;  // as special._MAX_START_ORDER
+constexpr double kStartTolerance = 1e-17;  // as special._START_TOLERANCE
+constexpr double kMaxStartOrder = 1e8;     // as special._MAX_START_ORDER
+
+// kStartTable[e - 1] = c / (1 + c^2) with c = (kStartTolerance / 3)^(1 / 2e): riccati's start
+// order takes e extra orders where |z| <= (2 order + 1) kStartTable[e - 1].
+constexpr int kStartTableSize = 24;
+const auto kStartTable = [] {
+  std::array<double, kStartTableSize> table;
+  for (int i = 0; i < kStartTableSize; ++i) {
+    const double c = std::pow(kStartTolerance / 3, 1.0 / (2.0 * (i + 1)));
+    table[i] = c / (1 + c * c);
+  }
+  return table;
+}();
 
 // W complex numbers with split real and imaginary parts, so that lane loops vectorise.
 template <int W>
@@ -240,18 +253,40 @@ struct Riccati {
 template <int W>
 void riccati(const V<W>& z, int n_max, bool need_d3, Riccati<W>& rb) {
   V<W> inv_z = inv(z);
+  // special._start_order, in lane loops that vectorise.
+  double size[W];
+  int order[W], extra[W];
+  LANES size[j] = std::sqrt(z.re[j] * z.re[j] + z.im[j] * z.im[j]);
+  for (int j = 0; j < W; ++j) {
+    // needed <= n_max, i.e. 4 cbrt(size) <= n_max - 2 - size, decided without the cbrt.
+    const double spare = n_max - 2.0 - size[j];
+    order[j] = n_max;
+    if (!(spare >= 0.0 && 64.0 * size[j] <= spare * spare * spare)) {
+      double needed = std::min(size[j] + 4.0 * std::cbrt(size[j]) + 2.0, kMaxStartOrder);
+      if (!std::isfinite(needed)) needed = 0.0;
+      order[j] = std::max(n_max, static_cast<int>(std::ceil(needed)));
+    }
+  }
+  // The fewest extra orders e with 3 rho^(2e) <= kStartTolerance, rho bounding every ratio
+  // above `order`, without the square root and division of rho (they sit on the critical
+  // path of the recurrence): rho <= c iff |z| <= (2 order + 1) c / (1 + c^2), so e is one
+  // more than the number of table entries this fails, up to the table's end.
+  LANES {
+    const double two_m_1 = 2.0 * order[j] + 1.0;
+    extra[j] = 1;
+    for (int i = 0; i < kStartTableSize; ++i) extra[j] += size[j] > two_m_1 * kStartTable[i];
+  }
+  for (int j = 0; j < W; ++j) {
+    if (extra[j] <= kStartTableSize) continue;
+    const double two_m_1 = 2.0 * order[j] + 1.0;
+    const double rho = 2.0 * size[j] / (two_m_1 + std::sqrt((two_m_1 - 2.0 * size[j]) *
+                                                            (two_m_1 + 2.0 * size[j])));
+    const double e = std::ceil(std::log(kStartTolerance / 3) / (2 * std::log(rho)));
+    extra[j] = std::isfinite(e) ? int(std::min(e, kMaxStartOrder)) : 1;  // as _start_order
+  }
   int start[W], top = 0;
   LANES {
-    double size = std::sqrt(z.re[j] * z.re[j] + z.im[j] * z.im[j]);
-    // needed <= n_max, i.e. 4 cbrt(size) <= n_max - 2 - size, decided without the cbrt.
-    const double spare = n_max - 2.0 - size;
-    int order = n_max;
-    if (!(spare >= 0.0 && 64.0 * size <= spare * spare * spare)) {
-      double needed = std::min(size + 4.0 * std::cbrt(size) + 2.0, kMaxStartOrder);
-      if (!std::isfinite(needed)) needed = 0.0;
-      order = std::max(n_max, static_cast<int>(std::ceil(needed)));
-    }
-    start[j] = order + kExtraStartOrders;
+    start[j] = order[j] + extra[j];
     top = std::max(top, start[j]);
   }
   // psi_{n_max+1}/psi_{n_max} by the downward continued fraction; each lane starts at its
