@@ -289,22 +289,49 @@ void riccati(const V<W>& z, int n_max, bool need_d3, Riccati<W>& rb) {
     start[j] = order[j] + extra[j];
     top = std::max(top, start[j]);
   }
-  // psi_{n_max+1}/psi_{n_max} by the downward continued fraction; each lane starts at its
-  // own order, so that a particle's result does not depend on its neighbours.
-  V<W> r = splat<W>(0, 0);
-  for (int k = top; k > n_max; --k) {
-    V<W> next = inv(double(2 * k + 1) * inv_z - r);
+  // psi_{n_max+1}/psi_{n_max} by the downward continued fraction, then D1 and the psi
+  // ratios downward; each lane starts at its own order, so that a particle's result does
+  // not depend on its neighbours. A real argument (the host's x, lossless layers) takes
+  // real arithmetic, which gives the same numbers: Smith's 1/b of a real b is 1/Re b.
+  bool real_argument = true;
+  LANES real_argument = real_argument && z.im[j] == 0.0;
+  if (real_argument) {
+    double inv_x[W], r[W];
     LANES {
-      bool on = k <= start[j];
-      r.re[j] = on ? next.re[j] : 0.0;
-      r.im[j] = on ? next.im[j] : 0.0;
+      inv_x[j] = 1.0 / z.re[j];
+      r[j] = 0.0;
     }
-  }
-  for (int k = n_max; k >= 1; --k) {
-    V<W> d1 = double(k + 1) * inv_z - r;
-    r = inv(d1 + double(k) * inv_z);
-    rb.d1[k - 1] = d1;
-    rb.psi_ratio[k - 1] = r;
+    for (int k = top; k > n_max; --k) {
+      LANES {
+        const double next = 1.0 / (double(2 * k + 1) * inv_x[j] - r[j]);
+        r[j] = k <= start[j] ? next : 0.0;
+      }
+    }
+    for (int k = n_max; k >= 1; --k) {
+      V<W>&d1 = rb.d1[k - 1], &ratio = rb.psi_ratio[k - 1];
+      LANES {
+        d1.re[j] = double(k + 1) * inv_x[j] - r[j];
+        r[j] = 1.0 / (d1.re[j] + double(k) * inv_x[j]);
+        ratio.re[j] = r[j];
+        d1.im[j] = ratio.im[j] = 0.0;
+      }
+    }
+  } else {
+    V<W> r = splat<W>(0, 0);
+    for (int k = top; k > n_max; --k) {
+      V<W> next = inv(double(2 * k + 1) * inv_z - r);
+      LANES {
+        bool on = k <= start[j];
+        r.re[j] = on ? next.re[j] : 0.0;
+        r.im[j] = on ? next.im[j] : 0.0;
+      }
+    }
+    for (int k = n_max; k >= 1; --k) {
+      V<W> d1 = double(k + 1) * inv_z - r;
+      r = inv(d1 + double(k) * inv_z);
+      rb.d1[k - 1] = d1;
+      rb.psi_ratio[k - 1] = r;
+    }
   }
   if (!need_d3) return;
   bool direct[W];
