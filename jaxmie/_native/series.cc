@@ -372,6 +372,17 @@ void riccati(const V<W>& z, int n_max, bool need_d3, Riccati<W>& rb) {
     return base + inv(den);
   };
   V<W> s = inv_z - splat<W>(0, 1);
+  bool all_direct = true;
+  LANES all_direct = all_direct && direct[j];
+  if (all_direct) {  // the usual case, without the unused psi_n zeta_n products
+    rb.d3[0] = -1.0 * inv_z + inv(s);
+    for (int k = 2; k <= n_max; ++k) {
+      s = double(k) * inv_z - rb.d3[k - 2];
+      rb.d3[k - 1] = -double(k) * inv_z + inv(s);
+      rb.zeta_ratio[k - 1] = s;
+    }
+    return;
+  }
   V<W> psi_zeta = -1.0 * times_i(rb.u * s);
   rb.d3[0] = d3_at(1, s, psi_zeta);
   for (int k = 2; k <= n_max; ++k) {
