@@ -214,19 +214,25 @@ def test_gradient_and_hessian_through_efficiencies():
 
 
 def test_results_do_not_depend_on_batch_neighbours():
-    """The kernel advances 8 particles in lanes (plus single-lane remainders); each lane has
-    its own recurrence start, so a particle's result is the same alone or batched, up to the
-    last bit or two where the lane and single-lane code are vectorised differently (the
-    kernel is compiled for the build CPU)."""
+    """The kernels advance particles in lanes (8 forward, 4 with derivatives), a remainder in
+    one more group padded with copies; each lane has its own recurrence start, so a particle's
+    result is bitwise the same alone as anywhere in a batch, values and derivatives."""
     rng = np.random.default_rng(3)
     x = jnp.asarray(np.sort(rng.uniform(0.1, 30.0, (11, 2)), axis=1))
     m = jnp.asarray(rng.uniform(1.1, 3.0, (11, 2)) + 1j * rng.uniform(0, 0.5, (11, 2)))
-    batched = _native.series(x, m, 40, coefficients_module._reference_series)
-    eps = np.finfo(float).eps
+    n_max = 40
+
+    def every_kernel(x, m):
+        return [*_native._ffi("JaxmieSeries", x, m, n_max, jacobian=False),
+                *_native._ffi("JaxmieSeriesJacobian", x, m, n_max, jacobian=True),
+                _native._efficiency_sums(x, m, n_max, None, None),
+                *_native._efficiency_sums_jacobian(x, m, n_max, None, None)]
+
+    batched = every_kernel(x, m)
     for i in range(11):
-        alone = _native.series(x[i], m[i], 40, coefficients_module._reference_series)
-        for b, a in zip(batched, alone):
-            np.testing.assert_allclose(b[i], a, rtol=4 * eps, atol=0)
+        alone = every_kernel(x[i], m[i])
+        for b, a in zip(batched, alone, strict=True):
+            np.testing.assert_array_equal(b[i], a)
 
 
 def test_vmap_of_efficiencies_matches_batch():

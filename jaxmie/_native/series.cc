@@ -68,7 +68,8 @@ struct V {
   double re[W], im[W];
 };
 
-#define LANES for (int j = 0; j < W; ++j)
+// A loop over the lanes, vectorised whatever the compiler's cost model says (-fopenmp-simd).
+#define LANES _Pragma("omp simd") for (int j = 0; j < W; ++j)
 
 template <int W>
 INLINE V<W> splat(double re, double im) {
@@ -441,7 +442,6 @@ struct Workspace {
 // Inputs of W particles (lanes), layer l of lane j at [j * L + l].
 template <int W>
 struct Lanes {
-  static constexpr int kWidth = W;
   const double* x;
   const cplx* m;
   int L;
@@ -696,21 +696,28 @@ void jacobian(const Lanes<W>& in, int n_max, Workspace<W>& ws, Sink&& sink) {
   }
 }
 
-// Items [lo, hi) in groups of W lanes, the remainder one lane at a time: kernel(in, ws,
-// first item, valid lanes) is a generic callable, instantiated for both widths (the width
-// is in.kWidth).
+// Items [lo, hi) in groups of W lanes: kernel(in, ws, first item, valid lanes). The remainder
+// makes one more group whose unused lanes repeat its last item, so that every item goes
+// through the same W-lane code and its result does not depend on its place in the batch
+// (a single-lane build of the kernels rounds differently: GCC fuses its complex products
+// into FMAs).
 template <int W, class Kernel>
 void run_items(const double* x, const cplx* m, int L, int n_max, int64_t lo, int64_t hi,
                Kernel&& kernel) {
   Workspace<W> ws(n_max);
   int64_t i = lo;
   for (; i + W <= hi; i += W) kernel(Lanes<W>{x + i * L, m + i * L, L}, ws, i, W);
-  Workspace<1> ws1(n_max);
-  for (; i < hi; ++i) kernel(Lanes<1>{x + i * L, m + i * L, L}, ws1, i, 1);
+  if (i == hi) return;
+  const int valid = int(hi - i);
+  std::vector<double> x_rest(static_cast<size_t>(W) * L);
+  std::vector<cplx> m_rest(x_rest.size());
+  for (int j = 0; j < W; ++j) {
+    const int64_t item = i + std::min(j, valid - 1);
+    std::copy(x + item * L, x + (item + 1) * L, x_rest.begin() + j * L);
+    std::copy(m + item * L, m + (item + 1) * L, m_rest.begin() + j * L);
+  }
+  kernel(Lanes<W>{x_rest.data(), m_rest.data(), L}, ws, i, valid);
 }
-
-template <class In>
-constexpr int width_of = std::decay_t<In>::kWidth;
 
 // Runs body over [0, items) in chunks, on this thread and on up to threads - 1 tasks of the
 // XLA CPU thread pool. Chunks are claimed from a shared counter, so the caller waits only
@@ -789,7 +796,7 @@ ffi::Error EfficiencySumsImpl(ffi::ThreadPool pool, ffi::AnyBuffer x, ffi::AnyBu
   parallel(pool, items, int64_t(n_max) * L, [&](int64_t lo, int64_t hi) {
     run_items<kLanes>(xp, mp, L, n_max, lo, hi, [&](const auto& in, auto& ws, int64_t i,
                                                     int valid) {
-      OrderSums<width_of<decltype(in)>> sums;
+      OrderSums<kLanes> sums;
       forward(in, n_max, ws, [&](int n, const auto& an, const auto& bn, const double* abs_a,
                                  const double* abs_b) { sums.add(n, an, bn, abs_a, abs_b); });
       sums.write(out, i, valid);
@@ -927,7 +934,7 @@ ffi::Error SeriesJacobianImpl(ffi::ThreadPool pool, ffi::AnyBuffer x, ffi::AnyBu
     parallel(pool, items, int64_t(n_max) * L * (K + 1), [&](int64_t lo, int64_t hi) {
       run_items<kJacobianLanes>(xp, mp, L, n_max, lo, hi, [&](const auto& in, auto& ws,
                                                               int64_t i, int valid) {
-        constexpr int W = width_of<decltype(in)>;
+        constexpr int W = kJacobianLanes;
         jacobian<W, K>(in, n_max, ws, SeriesSink<W, K>{o, n_max, i, valid});
       });
     });
@@ -981,7 +988,7 @@ ffi::Error EfficiencySumsJacobianImpl(ffi::ThreadPool pool, ffi::AnyBuffer x, ff
     parallel(pool, items, int64_t(n_max) * L * (K + 1), [&](int64_t lo, int64_t hi) {
       run_items<kJacobianLanes>(xp, mp, L, n_max, lo, hi, [&](const auto& in, auto& ws,
                                                               int64_t i, int valid) {
-        constexpr int W = width_of<decltype(in)>;
+        constexpr int W = kJacobianLanes;
         SumsSink<W, K> sink;
         jacobian<W, K>(in, n_max, ws, sink);
         sink.write(sums_out, grad_out, i, valid);
