@@ -182,6 +182,12 @@ def _ffi(name: str, x, m, n_max: int, jacobian: bool):
     return _call(name, _outputs(x, n_max, jacobian), x, m)
 
 
+def _contract(jacobian, direction):
+    """jacobian (..., k, d) times direction (..., d) -> (..., k), as a batched dot: XLA's CPU
+    backend runs it and its transpose (the gradient's) ~5x faster than multiply-and-sum."""
+    return jnp.einsum("...kd,...d->...k", jacobian, direction)
+
+
 def _real_directions(dx, dm):
     """Tangents of x (..., L) and m (..., L) as the kernels' 3L real directions."""
     return jnp.concatenate([dx, jnp.real(dm), jnp.imag(dm)], axis=-1)
@@ -231,10 +237,10 @@ def _series(x, m, n_max, reference):
 def _series_jvp(n_max, reference, primals, tangents):
     (x, m), (dx, dm) = primals, tangents
     outputs, (da, db, dabs_a, dabs_b) = _jacobian(x, m, n_max, reference)
-    analytic = jnp.concatenate([dx.astype(m.dtype), dm], axis=-1)[..., None, :]
-    real = _real_directions(dx, dm)[..., None, :]
-    tangent = tuple(jnp.sum(d * t, axis=-1) for d, t in ((da, analytic), (db, analytic),
-                                                         (dabs_a, real), (dabs_b, real)))
+    analytic = jnp.concatenate([dx.astype(m.dtype), dm], axis=-1)
+    real = _real_directions(dx, dm)
+    tangent = tuple(_contract(d, t) for d, t in ((da, analytic), (db, analytic),
+                                                 (dabs_a, real), (dabs_b, real)))
     return outputs, tangent
 
 
@@ -316,7 +322,7 @@ def _efficiency_sums_jacobian_jvp(n_max, series_reference, sums_reference, prima
 def _efficiency_sums_jvp(n_max, series_reference, sums_reference, primals, tangents):
     (x, m), (dx, dm) = primals, tangents
     sums, jac = _efficiency_sums_jacobian(x, m, n_max, series_reference, sums_reference)
-    return sums, jnp.sum(jac * _real_directions(dx, dm)[..., None, :], axis=-1)
+    return sums, _contract(jac, _real_directions(dx, dm))
 
 
 def efficiency_sums(x, m, n_max: int, series_reference: Callable[..., tuple],

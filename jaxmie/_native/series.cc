@@ -431,13 +431,61 @@ inline T through(const T& h, const T& m_h, const T& m_d, const T& d1o, const T& 
 template <int W>
 struct Workspace {
   std::vector<V<W>> buf;
+  std::vector<V<2 * W>> pair_buf;
   int n = 0;
-  explicit Workspace(int n_max) : buf(size_t(12) * n_max), n(n_max) {}
+  explicit Workspace(int n_max) : buf(size_t(16) * n_max), pair_buf(size_t(4) * n_max), n(n_max) {}
   Riccati<W> slot(int k) {
     V<W>* p = buf.data() + size_t(k) * 4 * n;
     return Riccati<W>{p, p + n, p + 2 * n, p + 3 * n, V<W>()};
   }
+  Riccati<2 * W> pair_slot() {
+    V<2 * W>* p = pair_buf.data();
+    return Riccati<2 * W>{p, p + n, p + 2 * n, p + 3 * n, V<2 * W>()};
+  }
 };
+
+// Lanes [offset, offset + W) of a.
+template <int W, int W2>
+INLINE V<W> half(const V<W2>& a, int offset) {
+  V<W> c;
+  LANES {
+    c.re[j] = a.re[offset + j];
+    c.im[j] = a.im[offset + j];
+  }
+  return c;
+}
+
+constexpr int kLanes = 8;
+
+// The sequences at two arguments. Narrow lane groups (the Jacobian kernels' 4) run both in
+// one riccati call of twice the width: the recurrences are chains of dependent divisions,
+// and one chain per vector register leaves the divider waiting.
+template <int W>
+void riccati_two(const V<W>& z_a, bool need_d3_a, const V<W>& z_b, bool need_d3_b, int n_max,
+                 Workspace<W>& ws, Riccati<W>& a, Riccati<W>& b) {
+  if constexpr (2 * W <= kLanes) {
+    V<2 * W> z;
+    LANES {
+      z.re[j] = z_a.re[j];
+      z.im[j] = z_a.im[j];
+      z.re[W + j] = z_b.re[j];
+      z.im[W + j] = z_b.im[j];
+    }
+    Riccati<2 * W> both = ws.pair_slot();
+    riccati(z, n_max, need_d3_a || need_d3_b, both);
+    for (int i = 0; i < n_max; ++i) {
+      a.d1[i] = half<W>(both.d1[i], 0), b.d1[i] = half<W>(both.d1[i], W);
+      a.d3[i] = half<W>(both.d3[i], 0), b.d3[i] = half<W>(both.d3[i], W);
+      a.psi_ratio[i] = half<W>(both.psi_ratio[i], 0), b.psi_ratio[i] = half<W>(both.psi_ratio[i], W);
+      a.zeta_ratio[i] = half<W>(both.zeta_ratio[i], 0);
+      b.zeta_ratio[i] = half<W>(both.zeta_ratio[i], W);
+    }
+    a.u = half<W>(both.u, 0), b.u = half<W>(both.u, W);
+  } else {
+    riccati(z_a, n_max, need_d3_a, a);
+    riccati(z_b, n_max, need_d3_b, b);
+  }
+}
 
 // Inputs of W particles (lanes), layer l of lane j at [j * L + l].
 template <int W>
@@ -487,18 +535,19 @@ void layered(const Lanes<W>& in, int n_max, Workspace<W>& ws, Layered<T, W>& out
   auto x_at = [&](int l) { return input(in.x_at(l), l, tag); };
   auto m_at = [&](int l) { return input(in.m_at(l), L + l, tag); };
   Riccati<W> core = ws.slot(0), outer = ws.slot(1), inner = ws.slot(2);
+  host = ws.slot(3);
   out.ha.resize(n_max);
   out.hb.resize(n_max);
   T z_core = m_at(0) * x_at(0);
-  riccati(value(z_core), n_max, false, core);
+  x_host = x_at(L - 1);
+  riccati_two(value(z_core), false, value(x_host), true, n_max, ws, core, host);
   Lifted<T, W> lc(core, z_core);
   for (int n = 0; n < n_max; ++n) out.ha[n] = out.hb[n] = lc.d1(n);
   const T minus_i = times_i(input(splat<W>(-1, 0), -1, tag));
   for (int l = 1; l < L; ++l) {
     T m_in = m_at(l - 1), m_out = m_at(l), x_o = x_at(l), x_i = x_at(l - 1);
     T z_o = m_out * x_o, z_i = m_out * x_i;
-    riccati(value(z_o), n_max, true, outer);
-    riccati(value(z_i), n_max, true, inner);
+    riccati_two(value(z_o), true, value(z_i), true, n_max, ws, outer, inner);
     Lifted<T, W> lo(outer, z_o), li(inner, z_i);
     T phase = m_out * (x_o - x_i);
     T q = exp(2.0 * times_i(phase)) * (li.u() / lo.u()) * ((inv(z_o) + minus_i) / (inv(z_i) + minus_i));
@@ -510,8 +559,6 @@ void layered(const Lanes<W>& in, int n_max, Workspace<W>& ws, Layered<T, W>& out
       out.hb[n] = through(out.hb[n], m_in, m_out, d1o, d3o, d1i, d3i, q);
     }
   }
-  x_host = x_at(L - 1);
-  riccati(value(x_host), n_max, true, host);
   Lifted<T, W> lh(host, x_host);
   out.ratio1 = (times_i(lh.u()) * exp(-2.0 * times_i(x_host))) / (inv(x_host) + minus_i);
   out.m_out = m_at(L - 1);
@@ -573,7 +620,7 @@ struct OrderSums {
 template <int W, class Sink>
 void forward(const Lanes<W>& in, int n_max, Workspace<W>& ws, Sink&& sink) {
   Layered<V<W>, W> s;
-  Riccati<W> host = ws.slot(2);
+  Riccati<W> host;
   V<W> x_host;
   layered(in, n_max, ws, s, host, x_host);
   V<W> ratio = s.ratio1;
@@ -627,9 +674,9 @@ struct CoefficientJacobian {
     double abs_r[W], abs_w[W], izs[W], inv_e2[W], d_izs[W];
     LANES {
       abs_r[j] = std::sqrt(ratio.re[j] * ratio.re[j] + ratio.im[j] * ratio.im[j]);
-      abs_w[j] = std::hypot(w.re[j], w.im[j]);
+      abs_w[j] = std::sqrt(w.re[j] * w.re[j] + w.im[j] * w.im[j]);
       izs[j] = abs_r[j] * abs_w[j];
-      inv_e2[j] = 1.0 / (den.re[j] * den.re[j] + den.im[j] * den.im[j]);
+      inv_e2[j] = inv_den.re[j] * inv_den.re[j] + inv_den.im[j] * inv_den.im[j];
       absorbed[j] = -h.im[j] * izs[j] * inv_e2[j];
       // |.| has a zero derivative at 0, as coefficients._safe_abs.
       const double d_abs_r = abs_r[j] > 0 ? (ratio.re[j] * host_ratio.re[j] +
@@ -662,7 +709,7 @@ template <int W, int K, class Sink>
 void jacobian(const Lanes<W>& in, int n_max, Workspace<W>& ws, Sink&& sink) {
   constexpr int L = K / 2, kx = L - 1, km = 2 * L - 1;
   Layered<D<W, K>, W> s;
-  Riccati<W> host = ws.slot(2);
+  Riccati<W> host;
   D<W, K> x_host;
   layered(in, n_max, ws, s, host, x_host);
   // The host's sequences: values and d/dx_L (the argument is x_L itself, dz/dx_L = 1).
@@ -750,8 +797,6 @@ void parallel(ffi::ThreadPool& pool, int64_t items, int64_t cost_per_item, Body 
   while (state->finished.load(std::memory_order_acquire) < state->chunks)
     std::this_thread::yield();
 }
-
-constexpr int kLanes = 8;
 
 ffi::Error SeriesImpl(ffi::ThreadPool pool, ffi::AnyBuffer x, ffi::AnyBuffer m,
                       ffi::Result<ffi::AnyBuffer> a, ffi::Result<ffi::AnyBuffer> b,
