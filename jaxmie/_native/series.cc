@@ -68,7 +68,8 @@ struct V {
   double re[W], im[W];
 };
 
-// A loop over the lanes, vectorised whatever the compiler's cost model says (-fopenmp-simd).
+// A loop over the lanes, vectorised whatever the compiler's cost model says (-fopenmp-simd);
+// its iterations must be independent (a reduction over lanes is a plain loop).
 #define LANES _Pragma("omp simd") for (int j = 0; j < W; ++j)
 
 template <int W>
@@ -286,16 +287,14 @@ void riccati(const V<W>& z, int n_max, bool need_d3, Riccati<W>& rb) {
     extra[j] = std::isfinite(e) ? int(std::min(e, kMaxStartOrder)) : 1;  // as _start_order
   }
   int start[W], top = 0;
-  LANES {
-    start[j] = order[j] + extra[j];
-    top = std::max(top, start[j]);
-  }
+  LANES start[j] = order[j] + extra[j];
+  for (int j = 0; j < W; ++j) top = std::max(top, start[j]);  // not LANES: a reduction
   // psi_{n_max+1}/psi_{n_max} by the downward continued fraction, then D1 and the psi
   // ratios downward; each lane starts at its own order, so that a particle's result does
   // not depend on its neighbours. A real argument (the host's x, lossless layers) takes
   // real arithmetic, which gives the same numbers: Smith's 1/b of a real b is 1/Re b.
   bool real_argument = true;
-  LANES real_argument = real_argument && z.im[j] == 0.0;
+  for (int j = 0; j < W; ++j) real_argument = real_argument && z.im[j] == 0.0;
   if (real_argument) {
     double inv_x[W], r[W];
     LANES {
@@ -374,7 +373,7 @@ void riccati(const V<W>& z, int n_max, bool need_d3, Riccati<W>& rb) {
   };
   V<W> s = inv_z - splat<W>(0, 1);
   bool all_direct = true;
-  LANES all_direct = all_direct && direct[j];
+  for (int j = 0; j < W; ++j) all_direct = all_direct && direct[j];
   if (all_direct) {  // the usual case, without the unused psi_n zeta_n products
     rb.d3[0] = -1.0 * inv_z + inv(s);
     for (int k = 2; k <= n_max; ++k) {
@@ -428,12 +427,15 @@ inline T through(const T& h, const T& m_h, const T& m_d, const T& d1o, const T& 
   return (g2 * d1o - qg1 * d3o) * inv(g2 - qg1);
 }
 
+constexpr int kLanes = 8;  // particles per lane group in the forward kernels
+
 template <int W>
 struct Workspace {
   std::vector<V<W>> buf;
   std::vector<V<2 * W>> pair_buf;
   int n = 0;
-  explicit Workspace(int n_max) : buf(size_t(16) * n_max), pair_buf(size_t(4) * n_max), n(n_max) {}
+  explicit Workspace(int n_max)
+      : buf(size_t(16) * n_max), pair_buf(2 * W <= kLanes ? size_t(4) * n_max : 0), n(n_max) {}
   Riccati<W> slot(int k) {
     V<W>* p = buf.data() + size_t(k) * 4 * n;
     return Riccati<W>{p, p + n, p + 2 * n, p + 3 * n, V<W>()};
@@ -455,8 +457,6 @@ INLINE V<W> half(const V<W2>& a, int offset) {
   return c;
 }
 
-constexpr int kLanes = 8;
-
 // The sequences at two arguments. Narrow lane groups (the Jacobian kernels' 4) run both in
 // one riccati call of twice the width: the recurrences are chains of dependent divisions,
 // and one chain per vector register leaves the divider waiting.
@@ -474,13 +474,17 @@ void riccati_two(const V<W>& z_a, bool need_d3_a, const V<W>& z_b, bool need_d3_
     Riccati<2 * W> both = ws.pair_slot();
     riccati(z, n_max, need_d3_a || need_d3_b, both);
     for (int i = 0; i < n_max; ++i) {
-      a.d1[i] = half<W>(both.d1[i], 0), b.d1[i] = half<W>(both.d1[i], W);
-      a.d3[i] = half<W>(both.d3[i], 0), b.d3[i] = half<W>(both.d3[i], W);
-      a.psi_ratio[i] = half<W>(both.psi_ratio[i], 0), b.psi_ratio[i] = half<W>(both.psi_ratio[i], W);
+      a.d1[i] = half<W>(both.d1[i], 0);
+      b.d1[i] = half<W>(both.d1[i], W);
+      a.d3[i] = half<W>(both.d3[i], 0);
+      b.d3[i] = half<W>(both.d3[i], W);
+      a.psi_ratio[i] = half<W>(both.psi_ratio[i], 0);
+      b.psi_ratio[i] = half<W>(both.psi_ratio[i], W);
       a.zeta_ratio[i] = half<W>(both.zeta_ratio[i], 0);
       b.zeta_ratio[i] = half<W>(both.zeta_ratio[i], W);
     }
-    a.u = half<W>(both.u, 0), b.u = half<W>(both.u, W);
+    a.u = half<W>(both.u, 0);
+    b.u = half<W>(both.u, W);
   } else {
     riccati(z_a, n_max, need_d3_a, a);
     riccati(z_b, n_max, need_d3_b, b);
@@ -527,6 +531,8 @@ struct Layered {
   bool lossless[W];
 };
 
+// Fills out; host and x_host receive the host argument's sequences (workspace slot 3) and
+// x_L as a number of type T.
 template <class T, int W>
 void layered(const Lanes<W>& in, int n_max, Workspace<W>& ws, Layered<T, W>& out,
              Riccati<W>& host, T& x_host) {
@@ -550,7 +556,8 @@ void layered(const Lanes<W>& in, int n_max, Workspace<W>& ws, Layered<T, W>& out
     riccati_two(value(z_o), true, value(z_i), true, n_max, ws, outer, inner);
     Lifted<T, W> lo(outer, z_o), li(inner, z_i);
     T phase = m_out * (x_o - x_i);
-    T q = exp(2.0 * times_i(phase)) * (li.u() / lo.u()) * ((inv(z_o) + minus_i) / (inv(z_i) + minus_i));
+    T q = exp(2.0 * times_i(phase)) * (li.u() / lo.u()) *
+          ((inv(z_o) + minus_i) / (inv(z_i) + minus_i));
     for (int n = 0; n < n_max; ++n) {
       if (n > 0)
         q = q * ((li.psi_ratio(n) * lo.zeta_ratio(n)) * inv(lo.psi_ratio(n) * li.zeta_ratio(n)));
@@ -634,8 +641,9 @@ void forward(const Lanes<W>& in, int n_max, Workspace<W>& ws, Sink&& sink) {
     // -Im(h) / (|zeta_n|^2 |h - D3_n|^2), exactly zero for lossless particles.
     double abs_a[W], abs_b[W];
     LANES {
-      const double inv_zeta_sq = std::sqrt(ratio.re[j] * ratio.re[j] + ratio.im[j] * ratio.im[j]) *
-                                 std::sqrt(w.re[j] * w.re[j] + w.im[j] * w.im[j]);
+      const double inv_zeta_sq =
+          std::sqrt(ratio.re[j] * ratio.re[j] + ratio.im[j] * ratio.im[j]) *
+          std::sqrt(w.re[j] * w.re[j] + w.im[j] * w.im[j]);
       const double inv_ea_sq = inv_ea.re[j] * inv_ea.re[j] + inv_ea.im[j] * inv_ea.im[j];
       const double inv_eb_sq = inv_eb.re[j] * inv_eb.re[j] + inv_eb.im[j] * inv_eb.im[j];
       abs_a[j] = s.lossless[j] ? 0.0 : -h_a.im[j] * inv_zeta_sq * inv_ea_sq;
