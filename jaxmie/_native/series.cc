@@ -245,6 +245,20 @@ INLINE D<W, K> chain(const V<W>& value, const V<W>& derivative, const D<W, K>& z
   for (int k = 0; k < K; ++k) c.d[k] = derivative * z.d[k];
   return c;
 }
+// q r, where r is a function of z1 and z2 with d(log r)/dz1 = g1, d(log r)/dz2 = g2.
+template <int W>
+INLINE V<W> times_ratio(const V<W>& q, const V<W>& r, const V<W>&, const V<W>&, const V<W>&,
+                        const V<W>&) {
+  return q * r;
+}
+template <int W, int K>
+INLINE D<W, K> times_ratio(const D<W, K>& q, const V<W>& r, const V<W>& g1, const D<W, K>& z1,
+                           const V<W>& g2, const D<W, K>& z2) {
+  D<W, K> c;
+  c.v = q.v * r;
+  for (int k = 0; k < K; ++k) c.d[k] = q.d[k] * r + c.v * (g1 * z1.d[k] + g2 * z2.d[k]);
+  return c;
+}
 // Riccati-Bessel sequences at W arguments, orders 1..N at index n - 1 (special.RiccatiBessel).
 template <int W>
 struct Riccati {
@@ -559,8 +573,15 @@ void layered(const Lanes<W>& in, int n_max, Workspace<W>& ws, Layered<T, W>& out
     T q = exp(2.0 * times_i(phase)) * (li.u() / lo.u()) *
           ((inv(z_o) + minus_i) / (inv(z_i) + minus_i));
     for (int n = 0; n < n_max; ++n) {
-      if (n > 0)
-        q = q * ((li.psi_ratio(n) * lo.zeta_ratio(n)) * inv(lo.psi_ratio(n) * li.zeta_ratio(n)));
+      if (n > 0) {
+        // q_n = q_{n-1} (psi_n/psi_{n-1})(z_i) (zeta_n/zeta_{n-1})(z_o) / (the same with
+        // z_i and z_o swapped); each ratio's log-derivative is a difference of D's.
+        const V<W> r = (inner.psi_ratio[n] * outer.zeta_ratio[n]) *
+                       inv(outer.psi_ratio[n] * inner.zeta_ratio[n]);
+        const V<W> g_i = (inner.d1[n] - inner.d1[n - 1]) - (inner.d3[n] - inner.d3[n - 1]);
+        const V<W> g_o = (outer.d3[n] - outer.d3[n - 1]) - (outer.d1[n] - outer.d1[n - 1]);
+        q = times_ratio(q, r, g_i, z_i, g_o, z_o);
+      }
       T d1o = lo.d1(n), d3o = lo.d3(n), d1i = li.d1(n), d3i = li.d3(n);
       out.ha[n] = through(out.ha[n], m_out, m_in, d1o, d3o, d1i, d3i, q);
       out.hb[n] = through(out.hb[n], m_in, m_out, d1o, d3o, d1i, d3i, q);
