@@ -432,13 +432,48 @@ struct Lifted {
   T u() const { return chain(rb.u, rb.u * (splat<W>(0, 1) + rb.d1[0]), z); }
 };
 
-template <class T>
-inline T through(const T& h, const T& m_h, const T& m_d, const T& d1o, const T& d3o,
-                 const T& d1i, const T& d3i, const T& q) {
-  T mh = m_h * h;
-  T g1 = mh - m_d * d1i, g2 = mh - m_d * d3i;
-  T qg1 = q * g1;
+// H across an interface: h is H on its inner side, m_h and m_d the indices (m_out, m_in for
+// H^a; swapped for H^b), outer/inner the sequences at z_o = m_out x_l and z_i = m_out x_{l-1},
+// q the interface ratio (special.py and coefficients.py give the recurrence).
+template <int W>
+inline V<W> through(const V<W>& h, const V<W>& m_h, const V<W>& m_d,
+                    const Lifted<V<W>, W>& outer, const Lifted<V<W>, W>& inner, int n,
+                    const V<W>& q) {
+  const V<W>&d1o = outer.rb.d1[n], &d3o = outer.rb.d3[n];
+  const V<W>&d1i = inner.rb.d1[n], &d3i = inner.rb.d3[n];
+  V<W> mh = m_h * h;
+  V<W> g1 = mh - m_d * d1i, g2 = mh - m_d * d3i;
+  V<W> qg1 = q * g1;
   return (g2 * d1o - qg1 * d3o) * inv(g2 - qg1);
+}
+// The same with tangents: the value as above, the tangents from its partial derivatives,
+// F = (g2 D1o - q g1 D3o) / (g2 - q g1) with g1 = m_h h - m_d D1i, g2 = m_h h - m_d D3i:
+// dF (g2 - q g1) = (A - q B)(m_h dh + h dm_h) + (q D1i B - D3i A) dm_d - g1 B dq
+//                 + (g2 D1o' - q g1 D3o') dz_o + m_d (q B D1i' - A D3i') dz_i,
+// A = D1o - F, B = D3o - F, D' = dD/dz (the Riccati equation). The D's depend on z_o or
+// z_i alone, so their tangents never need forming.
+template <int W, int K>
+inline D<W, K> through(const D<W, K>& h, const D<W, K>& m_h, const D<W, K>& m_d,
+                       const Lifted<D<W, K>, W>& outer, const Lifted<D<W, K>, W>& inner, int n,
+                       const D<W, K>& q) {
+  const V<W>&d1o = outer.rb.d1[n], &d3o = outer.rb.d3[n];
+  const V<W>&d1i = inner.rb.d1[n], &d3i = inner.rb.d3[n];
+  const V<W> mh = m_h.v * h.v;
+  const V<W> g1 = mh - m_d.v * d1i, g2 = mh - m_d.v * d3i;
+  const V<W> qg1 = q.v * g1, inv_den = inv(g2 - qg1);
+  D<W, K> f;
+  f.v = (g2 * d1o - qg1 * d3o) * inv_den;
+  const V<W> a = d1o - f.v, b = d3o - f.v, p = (a - q.v * b) * inv_den;
+  const V<W> c_h = m_h.v * p, c_mh = h.v * p;
+  const V<W> c_md = (q.v * d1i * b - d3i * a) * inv_den, c_q = -1.0 * (g1 * b * inv_den);
+  const V<W> c_o = (g2 * outer.riccati_eq(n + 1, d1o) - qg1 * outer.riccati_eq(n + 1, d3o)) *
+                   inv_den;
+  const V<W> c_i = m_d.v * (q.v * b * inner.riccati_eq(n + 1, d1i) -
+                            a * inner.riccati_eq(n + 1, d3i)) * inv_den;
+  for (int k = 0; k < K; ++k)
+    f.d[k] = c_h * h.d[k] + c_mh * m_h.d[k] + c_md * m_d.d[k] + c_q * q.d[k] +
+             c_o * outer.z.d[k] + c_i * inner.z.d[k];
+  return f;
 }
 
 constexpr int kLanes = 8;  // particles per lane group in the forward kernels
@@ -582,9 +617,8 @@ void layered(const Lanes<W>& in, int n_max, Workspace<W>& ws, Layered<T, W>& out
         const V<W> g_o = (outer.d3[n] - outer.d3[n - 1]) - (outer.d1[n] - outer.d1[n - 1]);
         q = times_ratio(q, r, g_i, z_i, g_o, z_o);
       }
-      T d1o = lo.d1(n), d3o = lo.d3(n), d1i = li.d1(n), d3i = li.d3(n);
-      out.ha[n] = through(out.ha[n], m_out, m_in, d1o, d3o, d1i, d3i, q);
-      out.hb[n] = through(out.hb[n], m_in, m_out, d1o, d3o, d1i, d3i, q);
+      out.ha[n] = through(out.ha[n], m_out, m_in, lo, li, n, q);
+      out.hb[n] = through(out.hb[n], m_in, m_out, lo, li, n, q);
     }
   }
   Lifted<T, W> lh(host, x_host);
