@@ -3,9 +3,9 @@
 jaxmie.coefficients has one algorithm, written in JAX; on the CPU, XLA runs each step of its
 order recurrences as a pass over the whole batch in memory. ``series.cc`` runs the same
 algorithm particle by particle with the recurrences in registers: on the PyMieDiff workload
-(256 core-shell particles x 256 wavelengths, 2 cores) the forward pass takes ~40 ms instead
-of ~180 ms and its gradient ~100 ms instead of ~600 ms; one particle at one wavelength
-~20 us instead of ~110 us.
+(256 core-shell particles x 256 wavelengths, 2 cores) the forward pass takes ~20 ms instead
+of ~180 ms and its gradient ~50 ms instead of ~600 ms; one particle at one wavelength
+~16 us instead of ~110 us (bench/results/cpu-2core.log).
 
 The kernels are compiled once per machine, jaxlib version and source, with the C++ compiler
 found as ``$CXX`` or ``c++`` (C++17; about 15 s), into ``$JAXMIE_CACHE_DIR`` (default

@@ -422,32 +422,33 @@ struct Lifted {
     return double(n) * double(n + 1) * inv_z_sq - splat<W>(1, 0) - d * d;
   }
   T d1(int i) const { return chain(rb.d1[i], riccati_eq(i + 1, rb.d1[i]), z); }
-  T d3(int i) const { return chain(rb.d3[i], riccati_eq(i + 1, rb.d3[i]), z); }
-  T psi_ratio(int i) const {
-    return chain(rb.psi_ratio[i], rb.psi_ratio[i] * (rb.d1[i] - rb.d1[i - 1]), z);
-  }
-  T zeta_ratio(int i) const {
-    return chain(rb.zeta_ratio[i], rb.zeta_ratio[i] * (rb.d3[i] - rb.d3[i - 1]), z);
-  }
   T u() const { return chain(rb.u, rb.u * (splat<W>(0, 1) + rb.d1[0]), z); }
 };
 
 // H across an interface: h is H on its inner side, m_h and m_d the indices (m_out, m_in for
 // H^a; swapped for H^b), outer/inner the sequences at z_o = m_out x_l and z_i = m_out x_{l-1},
-// q the interface ratio (special.py and coefficients.py give the recurrence).
+// q the interface ratio (special.py and coefficients.py give the recurrence):
+// F = (g2 D1o - q g1 D3o) / (g2 - q g1) with g1 = m_h h - m_d D1i, g2 = m_h h - m_d D3i.
+template <int W>
+struct Interface {
+  V<W> g1, g2, qg1, inv_den, value;
+  INLINE Interface(const V<W>& h, const V<W>& m_h, const V<W>& m_d, const Riccati<W>& outer,
+                   const Riccati<W>& inner, int n, const V<W>& q) {
+    const V<W> mh = m_h * h;
+    g1 = mh - m_d * inner.d1[n];
+    g2 = mh - m_d * inner.d3[n];
+    qg1 = q * g1;
+    inv_den = inv(g2 - qg1);
+    value = (g2 * outer.d1[n] - qg1 * outer.d3[n]) * inv_den;
+  }
+};
 template <int W>
 inline V<W> through(const V<W>& h, const V<W>& m_h, const V<W>& m_d,
                     const Lifted<V<W>, W>& outer, const Lifted<V<W>, W>& inner, int n,
                     const V<W>& q) {
-  const V<W>&d1o = outer.rb.d1[n], &d3o = outer.rb.d3[n];
-  const V<W>&d1i = inner.rb.d1[n], &d3i = inner.rb.d3[n];
-  V<W> mh = m_h * h;
-  V<W> g1 = mh - m_d * d1i, g2 = mh - m_d * d3i;
-  V<W> qg1 = q * g1;
-  return (g2 * d1o - qg1 * d3o) * inv(g2 - qg1);
+  return Interface<W>(h, m_h, m_d, outer.rb, inner.rb, n, q).value;
 }
-// The same with tangents: the value as above, the tangents from its partial derivatives,
-// F = (g2 D1o - q g1 D3o) / (g2 - q g1) with g1 = m_h h - m_d D1i, g2 = m_h h - m_d D3i:
+// The same with tangents, from F's partial derivatives:
 // dF (g2 - q g1) = (A - q B)(m_h dh + h dm_h) + (q D1i B - D3i A) dm_d - g1 B dq
 //                 + (g2 D1o' - q g1 D3o') dz_o + m_d (q B D1i' - A D3i') dz_i,
 // A = D1o - F, B = D3o - F, D' = dD/dz (the Riccati equation). The D's depend on z_o or
@@ -458,11 +459,10 @@ inline D<W, K> through(const D<W, K>& h, const D<W, K>& m_h, const D<W, K>& m_d,
                        const D<W, K>& q) {
   const V<W>&d1o = outer.rb.d1[n], &d3o = outer.rb.d3[n];
   const V<W>&d1i = inner.rb.d1[n], &d3i = inner.rb.d3[n];
-  const V<W> mh = m_h.v * h.v;
-  const V<W> g1 = mh - m_d.v * d1i, g2 = mh - m_d.v * d3i;
-  const V<W> qg1 = q.v * g1, inv_den = inv(g2 - qg1);
+  const Interface<W> at(h.v, m_h.v, m_d.v, outer.rb, inner.rb, n, q.v);
+  const V<W>&g1 = at.g1, &g2 = at.g2, &qg1 = at.qg1, &inv_den = at.inv_den;
   D<W, K> f;
-  f.v = (g2 * d1o - qg1 * d3o) * inv_den;
+  f.v = at.value;
   const V<W> a = d1o - f.v, b = d3o - f.v, p = (a - q.v * b) * inv_den;
   const V<W> c_h = m_h.v * p, c_mh = h.v * p;
   const V<W> c_md = (q.v * d1i * b - d3i * a) * inv_den, c_q = -1.0 * (g1 * b * inv_den);
@@ -776,10 +776,7 @@ void jacobian(const Lanes<W>& in, int n_max, Workspace<W>& ws, Sink&& sink) {
   D<W, K> x_host;
   layered(in, n_max, ws, s, host, x_host);
   // The host's sequences: values and d/dx_L (the argument is x_L itself, dz/dx_L = 1).
-  const V<W> inv_x = inv(x_host.v), inv_x2 = inv_x * inv_x;
-  auto riccati_eq = [&](int n, const V<W>& d) {
-    return double(n) * double(n + 1) * inv_x2 - splat<W>(1, 0) - d * d;
-  };
+  const Lifted<V<W>, W> lifted_host(host, x_host.v);
   V<W> ratio = s.ratio1.v, d_ratio = s.ratio1.d[kx];
   const V<W> m = s.m_out.v, inv_m = inv(m);
   for (int n = 0; n < n_max; ++n) {
@@ -790,7 +787,7 @@ void jacobian(const Lanes<W>& in, int n_max, Workspace<W>& ws, Sink&& sink) {
       d_ratio = d_ratio * q + ratio * dq;
       ratio = ratio * q;
     }
-    const V<W> dd1 = riccati_eq(n + 1, d1), dd3 = riccati_eq(n + 1, d3);
+    const V<W> dd1 = lifted_host.riccati_eq(n + 1, d1), dd3 = lifted_host.riccati_eq(n + 1, d3);
     // h_a = H^a / m_L and h_b = m_L H^b, with m_L's tangent (1 along m_L) added.
     const V<W> h_a = s.ha[n].v / m, h_b = m * s.hb[n].v;
     V<W> dh_a[K], dh_b[K];
