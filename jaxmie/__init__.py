@@ -17,7 +17,6 @@ from . import suspension as suspension  # noqa: E402
 from .coefficients import MieSeries as MieSeries  # noqa: E402
 from .coefficients import coefficients as coefficients  # noqa: E402
 from .coefficients import layered_series as layered_series  # noqa: E402
-from .coefficients import n_max_for as n_max_for  # noqa: E402
 from .coefficients import series as series  # noqa: E402
 from .coefficients import size_parameters as size_parameters  # noqa: E402
 from .distributions import Gamma as Gamma  # noqa: E402
@@ -29,7 +28,6 @@ from .fields import LayerCoefficients as LayerCoefficients  # noqa: E402
 from .fields import field_map as field_map  # noqa: E402
 from .fields import fields as fields  # noqa: E402
 from .fields import internal_coefficients as internal_coefficients  # noqa: E402
-from .fields import n_max_near_field as n_max_near_field  # noqa: E402
 from .fields import plane_positions as plane_positions  # noqa: E402
 from .fields import plot_field_map as plot_field_map  # noqa: E402
 from .observables import CrossSections as CrossSections  # noqa: E402
@@ -46,6 +44,9 @@ from .observables import multipoles as multipoles  # noqa: E402
 from .particles import CoreShell as CoreShell  # noqa: E402
 from .particles import Multilayer as Multilayer  # noqa: E402
 from .particles import Sphere as Sphere  # noqa: E402
+from .truncation import n_max_for as n_max_for  # noqa: E402
+from .truncation import n_max_near_field as n_max_near_field  # noqa: E402
+from .truncation import n_max_wiscombe as n_max_wiscombe  # noqa: E402
 from .validation import validate as validate  # noqa: E402
 from .vsh import VectorHarmonics as VectorHarmonics  # noqa: E402
 from .vsh import vector_spherical_harmonics as vector_spherical_harmonics  # noqa: E402

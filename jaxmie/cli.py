@@ -77,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--wavelengths", type=parse_wavelengths, default="400:1000:301",
                         help="START:STOP:COUNT in nm or a list (default 400:1000:301)")
     parser.add_argument("--n-max", type=int, default=None,
-                        help="number of orders (default: Wiscombe's rule)")
+                        help="number of orders (default: jaxmie.n_max_for, converged)")
     parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("jaxmie-out"),
                         help="output folder (default ./jaxmie-out)")
     parser.add_argument("--no-plot", action="store_true", help="write the CSV only")

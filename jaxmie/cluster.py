@@ -186,8 +186,8 @@ def polarizabilities(particles: Particle, wavelength, n_env=1.0, n_max: int | No
             shared by all N).
         wavelength: vacuum wavelength in nm, scalar (vmap for spectra).
         n_env: real host index, scalar.
-        n_max: orders used by the coefficient recurrence (static); None applies Wiscombe's
-            rule, which needs concrete radii (pass e.g. n_max=8 under jit for small spheres).
+        n_max: orders used by the coefficient recurrence (static); None applies
+            jaxmie.n_max_for, which needs concrete radii (pass e.g. n_max=8 under jit for small spheres).
         n_particles: N, to broadcast a shared particle; defaults to the batch size.
 
     Returns:

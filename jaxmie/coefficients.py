@@ -38,15 +38,13 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from . import _native, special
+from . import _native, special, truncation
 from ._batching import map_batch
 from .particles import Particle, layer_indices, layer_radii
+from .truncation import n_max_for
 from .validation import check_particle, concrete_value
 
-__all__ = ["MieSeries", "coefficients", "layered_series", "n_max_for", "series"]
-
-# n_max is rounded up to a multiple of this, so nearby sizes share one compilation.
-_N_MAX_BUCKET = 8
+__all__ = ["MieSeries", "coefficients", "layered_series", "series", "size_parameters"]
 
 
 @jax.tree_util.register_dataclass
@@ -158,17 +156,6 @@ def layered_series(x: jax.Array, m: jax.Array, n_max: int):
     return a, b, absorption_a, absorption_b
 
 
-def n_max_for(x_outer: float) -> int:
-    """Wiscombe's number of orders for outer size parameter x: x + 4.05 x^(1/3) + 2.
-
-    Rounded up to a multiple of 8 so that nearby sizes share one compilation. For near
-    fields use more (see jaxmie.fields).
-    """
-    x_outer = max(float(x_outer), 0.0)
-    n = math.ceil(x_outer + 4.05 * x_outer ** (1 / 3) + 2)
-    return max(_N_MAX_BUCKET, -(-n // _N_MAX_BUCKET) * _N_MAX_BUCKET)
-
-
 def size_parameters(particle: Particle, wavelength, n_env=1.0):
     """Layer size parameters and relative indices of a batch at a set of wavelengths.
 
@@ -197,27 +184,22 @@ def size_parameters(particle: Particle, wavelength, n_env=1.0):
     return jnp.broadcast_to(x, shape), jnp.broadcast_to(m, shape)
 
 
+def _largest_outer_size(x: jax.Array):
+    """The largest outer size parameter of x (..., L) if it is concrete, else None."""
+    x_concrete = concrete_value(x)
+    return None if x_concrete is None else float(np.max(x_concrete[..., -1], initial=0.0))
+
+
 def static_n_max(x: jax.Array, n_max: int | None, rule=n_max_for, minimum: int = 1) -> int:
     """The static number of orders: n_max itself, or rule(largest outer size parameter).
 
     Args:
         x: layer size parameters, shape (..., L); concrete when n_max is None.
         n_max: the caller's choice, or None for the rule.
-        rule: n_max_for (far field) or jaxmie.fields.n_max_near_field.
+        rule: jaxmie.n_max_for (far field) or jaxmie.n_max_near_field.
         minimum: the smallest n_max the caller's formulas accept.
     """
-    if n_max is not None:
-        if int(n_max) < minimum:
-            raise ValueError(f"n_max must be an integer >= {minimum}; got {n_max}")
-        return int(n_max)
-    x_concrete = concrete_value(x)
-    if x_concrete is None:
-        raise ValueError(
-            "n_max=None needs concrete sizes, but the radii or wavelengths are traced (inside "
-            f"jit, vmap or grad). Pass a static n_max, e.g. n_max=jaxmie.{rule.__name__}"
-            "(largest outer size parameter) computed outside the transformation."
-        )
-    return rule(np.max(x_concrete[..., -1], initial=0.0))
+    return truncation.static_n_max(n_max, lambda: _largest_outer_size(x), rule, minimum)
 
 
 def series(particle: Particle, wavelength, n_env=1.0, n_max: int | None = None) -> MieSeries:
@@ -227,8 +209,9 @@ def series(particle: Particle, wavelength, n_env=1.0, n_max: int | None = None) 
         particle: Sphere, CoreShell or Multilayer with batch shape P (radii in nm).
         wavelength: vacuum wavelengths in nm, shape W.
         n_env: real refractive index of the host medium.
-        n_max: number of orders (static). None picks Wiscombe's rule on the largest outer
-            size parameter; that needs concrete sizes (not inside jit).
+        n_max: number of orders (static). None picks jaxmie.n_max_for (converged to float64
+            for every observable) on the largest outer size parameter; that needs concrete
+            sizes (not inside jit).
 
     Returns:
         MieSeries with a, b of shape (*P, *W, n_max).
@@ -264,7 +247,7 @@ def coefficients(particle: Particle, wavelength, n_env=1.0, n_max: int | None = 
         particle: Sphere, CoreShell or Multilayer with batch shape P (radii in nm).
         wavelength: vacuum wavelengths in nm, shape W.
         n_env: real refractive index of the host medium.
-        n_max: number of orders (static); None picks Wiscombe's rule (concrete sizes only).
+        n_max: number of orders (static); None picks jaxmie.n_max_for (concrete sizes only).
 
     Returns:
         (a, b): complex arrays of shape (*P, *W, n_max), order n = 1..n_max along the last

@@ -117,7 +117,7 @@ class EnsembleOptics:
 
 def ensemble_n_max(dist, wavelength, n_env=1.0, *, particle: Callable | None = None,
                    quadrature: Quadrature = Quadrature()) -> int:
-    """Static n_max for `mean_optics` under jit: Wiscombe's rule at the largest node.
+    """Static n_max for `mean_optics` under jit: jaxmie.n_max_for at the largest node.
 
     Needs concrete distribution parameters and wavelengths. Under jit, call it outside with
     the largest parameters the optimisation will reach (n_max is rounded up in steps of 8,
@@ -158,7 +158,7 @@ def mean_optics(dist, n=None, wavelength=550.0, theta=None, n_env=1.0, *,
         particle: optional callable mapping the outer radii (nm, shape (K,)) to a particle
             batch, e.g. ``lambda r: jaxmie.CoreShell(0.8 * r, r, n_core, n_shell)``.
         quadrature: accuracy control (nodes, tail).
-        n_max: static number of orders shared by every node. None uses Wiscombe's rule on
+        n_max: static number of orders shared by every node. None uses jaxmie.n_max_for on
             the largest radius in the quadrature at the shortest wavelength (concrete
             parameters only; under jit pass `ensemble_n_max`).
 

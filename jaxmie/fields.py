@@ -27,10 +27,11 @@ thick absorbing layers, and jaxmie.vsh for the Cartesian form of the harmonics t
 regular on the z axis. Outside the particle the incident wave is added in closed form, so
 the number of orders only has to converge the scattered field.
 
-Orders: `n_max_near_field` implements the near-field rule n = x + 11 x^(1/3) + 1 of
-Allardice & Le Ru (outer size parameter x), rounded up to a multiple of 8. It converges the
-field at the surface to about 1e-8 relative to |E|^2 for the cases in tests/test_fields.py;
-raise it by passing `n_max` (static) to `fields`: the series is over-provisioning-safe.
+Orders: by default `jaxmie.n_max_near_field` (x + 12 x^(1/3) + 3 for outer size parameter
+x, rounded up to a multiple of 8; derived in jaxmie.truncation), which converges E and H at
+the outer surface, where the series converges slowest, to ~1e-15 of max(1, |E|)
+(tests/test_defaults.py, against a 30-digit reference). The series is
+over-provisioning-safe: a larger static `n_max` costs time, not accuracy.
 
 References:
     C. F. Bohren and D. R. Huffman, Absorption and Scattering of Light by Small Particles
@@ -53,6 +54,7 @@ from . import _layer_fields, special, vsh
 from ._batching import map_batch
 from .coefficients import size_parameters, static_n_max
 from .particles import Particle, layer_radii
+from .truncation import n_max_near_field
 
 __all__ = [
     "FieldMap",
@@ -60,32 +62,16 @@ __all__ = [
     "field_map",
     "fields",
     "internal_coefficients",
-    "n_max_near_field",
     "plane_positions",
     "plot_field_map",
 ]
 
-_N_MAX_BUCKET = 8
 # A point closer to the centre than this (in units of 1 / (k |m|)) is moved this far off it:
 # the harmonics' angular factors are undefined at r = 0. The value changes by ~1e-8
 # relative, and the gradient there stays finite (its rounding error is ~eps / 1e-8).
 _ORIGIN_OFFSET = 1e-8
 _OFFSET_DIRECTION = (0.48, 0.6, 0.64)  # a unit vector off every symmetry axis and plane
 _FIELDS = ("total", "scattered", "incident")
-
-
-def n_max_near_field(x_outer: float) -> int:
-    """Orders for near fields: x + 11 x^(1/3) + 1 (Allardice & Le Ru 2014), multiple of 8.
-
-    Args:
-        x_outer: outer size parameter 2 pi n_env r_outer / wavelength (a Python float).
-
-    Returns:
-        int >= 8.
-    """
-    x_outer = max(float(x_outer), 0.0)
-    n = math.ceil(x_outer + 11 * x_outer ** (1 / 3) + 1)
-    return max(_N_MAX_BUCKET, -(-n // _N_MAX_BUCKET) * _N_MAX_BUCKET)
 
 
 def _static_n_max(x: jax.Array, n_max: int | None) -> int:

@@ -240,7 +240,8 @@ def efficiencies(particle: Particle, wavelength, n_env=1.0, n_max: int | None = 
         particle: Sphere, CoreShell or Multilayer, batch shape P (radii in nm).
         wavelength: vacuum wavelengths in nm, shape W.
         n_env: real refractive index of the host medium.
-        n_max: number of orders (static); None picks Wiscombe's rule (concrete sizes only).
+        n_max: number of orders (static); None picks jaxmie.n_max_for, which converges
+            every observable to float64 (concrete sizes only).
 
     Returns:
         Efficiencies with fields of shape (*P, *W), normalised by pi r_outer^2.

@@ -65,7 +65,7 @@ def spectra(particle: Callable[[Any], Any], params, wavelength, fields: Sequence
         fields: `Efficiencies` fields ('q_ext', 'q_sca', 'q_abs', 'q_back', 'q_fwd', 'g',
             'q_pr'); the coefficients are computed once for all of them.
         n_env: real host index.
-        n_max: static number of orders; None: Wiscombe's rule on the largest outer size
+        n_max: static number of orders; None: jaxmie.n_max_for on the largest outer size
             parameter of the whole batch (one n_max for every chunk).
         chunk: particles per compiled call; the last chunk is padded (one compilation,
             reused by later calls with the same particle function, fields and shapes).
