@@ -46,6 +46,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from . import special
+from .coefficients import _contrast
 
 
 class LayerTables(NamedTuple):
@@ -107,28 +108,41 @@ def layer_tables(x: jax.Array, m: jax.Array, n_max: int) -> LayerTables:
         jnp.concatenate([z_o, z_i, xc[-1:]]), n_max)
     rb_o, rb_i, host = (_pick(rb, slice(0, n_layers)), _pick(rb, slice(n_layers, -1)),
                         _pick(rb, -1))
+    # D1 across each interface, exact in the contrast (see coefficients._contrast).
+    m_next = jnp.concatenate([m[1:], jnp.ones_like(m[:1])])
+    e, d1_in, _ = jax.vmap(special.log_derivative_difference, in_axes=(0, 0, None))(
+        z_o, (m_next - m) * xc, n_max)
     s1_o, s1_i = special.zeta_ratio_1(z_o), special.zeta_ratio_1(z_i)
     cumprod = special.cumulative_product
 
     # Shell ratios P_i = psi(rho_i)/psi(rho_o) and Z_o = zeta(rho_o)/zeta(rho_i): the phase
     # factor exp(i m (x_l - x_{l-1})) has modulus <= 1 and carries the exponential.
-    e = jnp.exp(1j * m[1:] * (xc[1:] - xc[:-1]))[:, None]
-    p_i = e * (rb_i.psi_1_scaled / rb_o.psi_1_scaled[1:])[:, None] * cumprod(
+    e_phase = jnp.exp(1j * m[1:] * (xc[1:] - xc[:-1]))[:, None]
+    p_i = e_phase * (rb_i.psi_1_scaled / rb_o.psi_1_scaled[1:])[:, None] * cumprod(
         rb_i.psi_ratio / rb_o.psi_ratio[1:])
-    z_o_ratio = e * (s1_o[1:] / s1_i)[:, None] * cumprod(rb_o.zeta_ratio[1:] / rb_i.zeta_ratio)
+    z_o_ratio = e_phase * (s1_o[1:] / s1_i)[:, None] * cumprod(
+        rb_o.zeta_ratio[1:] / rb_i.zeta_ratio)
     q = p_i * z_o_ratio
-    # Factor on the log-derivative across interface l-1 -> l: m L_U and L_V / m continuous.
-    across = jnp.stack([m[:-1] / m[1:], m[1:] / m[:-1]], axis=-1)[..., None]  # (L-1, 2, 1)
+    # (m_h, m_d) of the log-derivative condition across interface l-1 -> l, per mode:
+    # TE, m_in L_U = m_out L'_U; TM, L_V / m_in = L'_V / m_out.
+    m_h = jnp.stack([m[:-1], m[1:]], axis=-1)[..., None]  # (L-1, 2, 1)
+    m_d = jnp.stack([m[1:], m[:-1]], axis=-1)[..., None]
 
-    def outward(h, layer):
-        factor, d1_i, d3_i, d1_o, d3_o, q_l = layer
-        below = factor * h
-        r = (below - d1_i) / (d3_i - below)
-        return (d1_o + q_l * r * d3_o) / (1 + q_l * r), r
+    def outward(carry, layer):
+        h, delta = carry
+        m_h, m_d, d1_below, e_below, d1_i, d3_i, d1_o, d3_o, q_l = layer
+        # r = (L - D1_i) / (D3_i - L) with L = m_h h / m_d the log-derivative imposed from
+        # below; its numerator G_1 / m_d vanishes for a matched interface.
+        g1 = _contrast(h, delta, d1_below, d1_i, e_below, m_h, m_d)
+        r = g1 / (m_d * d3_i - m_h * h)
+        return ((d1_o + q_l * r * d3_o) / (1 + q_l * r),
+                q_l * r * (d3_o - d1_o) / (1 + q_l * r)), r
 
     h_core = jnp.stack([rb_o.d1[0], rb_o.d1[0]])
-    h, r = lax.scan(outward, h_core, (across, rb_i.d1[:, None], rb_i.d3[:, None],
-                                      rb_o.d1[1:, None], rb_o.d3[1:, None], q[:, None]))
+    (h, delta), r = lax.scan(
+        outward, (h_core, jnp.zeros_like(h_core)),
+        (m_h, m_d, d1_in[:-1, None], e[:-1, None], rb_i.d1[:, None], rb_i.d3[:, None],
+         rb_o.d1[1:, None], rb_o.d3[1:, None], q[:, None]))
 
     x_l, m_l = xc[-1], m[-1]
     psi_x = jnp.exp(-1j * x_l) * host.psi_1_scaled * cumprod(host.psi_ratio)
@@ -137,9 +151,14 @@ def layer_tables(x: jax.Array, m: jax.Array, n_max: int) -> LayerTables:
     inv_zeta_x = (1j * jnp.exp(-1j * x_l) / special.zeta_ratio_1(x_l)) * cumprod(
         1 / host.zeta_ratio)
     effective = jnp.stack([m_l * h[0], h[1] / m_l])  # m h^b, h^a / m
+    one = jnp.ones_like(m_l)
+    sides = (d1_in[-1], host.d1, e[-1])
+    # effective - D1(x), exactly 0 when every interface is matched
+    contrast = jnp.stack([_contrast(h[0], delta[0], *sides, m_l, one),
+                          _contrast(h[1], delta[1], *sides, one, m_l) / m_l])
     denominator = effective - host.d3
     surface = -1j * inv_zeta_x / denominator  # U(x), V(x) just outside (Wronskian)
-    scattered = psi_x * (effective - host.d1) / denominator  # b zeta_n(x), a zeta_n(x)
+    scattered = psi_x * contrast / denominator  # b zeta_n(x), a zeta_n(x)
 
     # Inwards: value at the outer surface of each layer from inside (U/m and V continuous).
     down = jnp.stack([m[:-1] / m[1:], jnp.ones_like(m[1:])], axis=-1)[..., None]

@@ -52,9 +52,11 @@ import numpy as np
 
 from . import _layer_fields, special, vsh
 from ._batching import map_batch
-from .coefficients import size_parameters, static_n_max
+from ._dispatch import particle_jit, prepare
+from .coefficients import _size_parameters
 from .particles import Particle, layer_radii
 from .truncation import n_max_near_field
+from .validation import check_positions
 
 __all__ = [
     "FieldMap",
@@ -74,9 +76,9 @@ _OFFSET_DIRECTION = (0.48, 0.6, 0.64)  # a unit vector off every symmetry axis a
 _FIELDS = ("total", "scattered", "incident")
 
 
-def _static_n_max(x: jax.Array, n_max: int | None) -> int:
+def _prepare(particle, wavelength, n_env, n_max) -> int:
     # The near-field expansions need orders 1 and 2 at least.
-    return static_n_max(x, n_max, rule=n_max_near_field, minimum=2)
+    return prepare(particle, wavelength, n_env, n_max, rule=n_max_near_field, minimum=2)
 
 
 @jax.tree_util.register_dataclass
@@ -136,8 +138,13 @@ def internal_coefficients(particle: Particle, wavelength, n_env=1.0,
         LayerCoefficients with a, b, c, d of shape (*P, *W, L, n_max) and a_out, b_out of
         shape (*P, *W, n_max); complex, order n = 1..n_max on the last axis.
     """
-    x, m = size_parameters(particle, wavelength, n_env)
-    return _batched_coefficients(x, m, _static_n_max(x, n_max))
+    n_max = _prepare(particle, wavelength, n_env, n_max)
+    return _coefficients_call(particle, wavelength, n_env, n_max=n_max)
+
+
+@functools.partial(particle_jit, static_argnames=("n_max",))
+def _coefficients_call(particle, wavelength, n_env, n_max):
+    return _batched_coefficients(*_size_parameters(particle, wavelength, n_env), n_max)
 
 
 def _series_at_point(t, k, position, n_max):
@@ -229,15 +236,20 @@ def fields(particle: Particle, wavelength, positions, n_env=1.0, n_max: int | No
         raise ValueError(f"field must be one of {_FIELDS}; got {field!r}")
     if polarization not in ("x", "y"):
         raise ValueError(f"polarization must be 'x' or 'y'; got {polarization!r}")
-    positions = jnp.asarray(positions)
-    if positions.ndim < 1 or positions.shape[-1] != 3:
-        raise ValueError(f"positions must have shape (..., 3); got {positions.shape}")
-    x, m = size_parameters(particle, wavelength, n_env)
-    n = _static_n_max(x, n_max)
-    k = _wavenumber(particle, wavelength, n_env, x.dtype)
-    k = jnp.broadcast_to(k, x.shape[:-1])
-    positions = positions.astype(x.dtype)
-    return _batched_fields(x, m, k, positions, n, field, polarization)
+    if np.ndim(positions) < 1 or np.shape(positions)[-1] != 3:
+        raise ValueError(f"positions must have shape (..., 3); got {np.shape(positions)}")
+    check_positions(positions)
+    n_max = _prepare(particle, wavelength, n_env, n_max)
+    return _fields_call(particle, wavelength, positions, n_env, n_max=n_max, field=field,
+                        polarization=polarization)
+
+
+@functools.partial(particle_jit, static_argnames=("n_max", "field", "polarization"))
+def _fields_call(particle, wavelength, positions, n_env, n_max, field, polarization):
+    x, m = _size_parameters(particle, wavelength, n_env)
+    k = jnp.broadcast_to(_wavenumber(particle, wavelength, n_env, x.dtype), x.shape[:-1])
+    positions = jnp.asarray(positions).astype(x.dtype)
+    return _batched_fields(x, m, k, positions, n_max, field, polarization)
 
 
 def plane_positions(half_width: float = 200.0, n_points: int = 200, plane: str = "xz",

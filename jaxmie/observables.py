@@ -45,15 +45,10 @@ import jax
 import jax.numpy as jnp
 
 from . import _native, special
-from .coefficients import (
-    MieSeries,
-    _batched_series,
-    _reference_series,
-    series,
-    size_parameters,
-    static_n_max,
-)
+from ._dispatch import particle_jit, prepare
+from .coefficients import MieSeries, _batched_series, _reference_series, _size_parameters
 from .particles import Particle, layer_radii
+from .validation import check_angles
 
 __all__ = [
     "CrossSections",
@@ -246,8 +241,13 @@ def efficiencies(particle: Particle, wavelength, n_env=1.0, n_max: int | None = 
     Returns:
         Efficiencies with fields of shape (*P, *W), normalised by pi r_outer^2.
     """
-    x, m = size_parameters(particle, wavelength, n_env)
-    return _efficiencies_of(x, m, static_n_max(x, n_max))
+    n_max = prepare(particle, wavelength, n_env, n_max)
+    return _efficiencies_call(particle, wavelength, n_env, n_max=n_max)
+
+
+@functools.partial(particle_jit, static_argnames=("n_max",))
+def _efficiencies_call(particle, wavelength, n_env, n_max):
+    return _efficiencies_of(*_size_parameters(particle, wavelength, n_env), n_max)
 
 
 def cross_sections(particle: Particle, wavelength, n_env=1.0, n_max: int | None = None
@@ -257,7 +257,13 @@ def cross_sections(particle: Particle, wavelength, n_env=1.0, n_max: int | None 
     Returns:
         CrossSections with fields of shape (*P, *W); g is dimensionless.
     """
-    q = efficiencies(particle, wavelength, n_env, n_max)
+    n_max = prepare(particle, wavelength, n_env, n_max)
+    return _cross_sections_call(particle, wavelength, n_env, n_max=n_max)
+
+
+@functools.partial(particle_jit, static_argnames=("n_max",))
+def _cross_sections_call(particle, wavelength, n_env, n_max):
+    q = _efficiencies_call(particle, wavelength, n_env, n_max=n_max)
     wavelength = jnp.asarray(wavelength)
     r_outer = layer_radii(particle)[..., -1][(..., *(None,) * wavelength.ndim)]
     area = jnp.pi * r_outer.astype(q.q_ext.dtype) ** 2
@@ -273,7 +279,13 @@ def multipoles(particle: Particle, wavelength, n_env=1.0, n_max: int | None = No
     Returns:
         Multipoles with fields of shape (*P, *W, n_max).
     """
-    return _multipoles(series(particle, wavelength, n_env, n_max))
+    n_max = prepare(particle, wavelength, n_env, n_max)
+    return _multipoles_call(particle, wavelength, n_env, n_max=n_max)
+
+
+@functools.partial(particle_jit, static_argnames=("n_max",))
+def _multipoles_call(particle, wavelength, n_env, n_max):
+    return _multipoles(_batched_series(*_size_parameters(particle, wavelength, n_env), n_max))
 
 
 @jax.jit
@@ -288,6 +300,12 @@ def _amplitudes(s: MieSeries, theta) -> tuple[jax.Array, jax.Array]:
     return contract(a, pi) + contract(b, tau), contract(a, tau) + contract(b, pi)
 
 
+@functools.partial(particle_jit, static_argnames=("n_max",))
+def _amplitudes_call(particle, wavelength, theta, n_env, n_max):
+    return _amplitudes(_batched_series(*_size_parameters(particle, wavelength, n_env), n_max),
+                       theta)
+
+
 def amplitudes(particle: Particle, wavelength, theta, n_env=1.0, n_max: int | None = None
                ) -> tuple[jax.Array, jax.Array]:
     """Scattering amplitudes S1(theta), S2(theta) (Bohren & Huffman 4.74).
@@ -299,7 +317,9 @@ def amplitudes(particle: Particle, wavelength, theta, n_env=1.0, n_max: int | No
     Returns:
         (S1, S2): complex arrays of shape (*P, *W, *T).
     """
-    return _amplitudes(series(particle, wavelength, n_env, n_max), theta)
+    n_max = prepare(particle, wavelength, n_env, n_max)
+    check_angles(theta)
+    return _amplitudes_call(particle, wavelength, theta, n_env, n_max=n_max)
 
 
 def mueller_matrix(particle: Particle, wavelength, theta, n_env=1.0,
@@ -309,7 +329,14 @@ def mueller_matrix(particle: Particle, wavelength, theta, n_env=1.0,
     Integrated over the sphere, S11 gives the scattering efficiency:
     Q_sca = (1 / (pi x^2)) \\int S11 dOmega. Shapes (*P, *W, *T).
     """
-    s1, s2 = amplitudes(particle, wavelength, theta, n_env, n_max)
+    n_max = prepare(particle, wavelength, n_env, n_max)
+    check_angles(theta)
+    return _mueller_call(particle, wavelength, theta, n_env, n_max=n_max)
+
+
+@functools.partial(particle_jit, static_argnames=("n_max",))
+def _mueller_call(particle, wavelength, theta, n_env, n_max):
+    s1, s2 = _amplitudes_call(particle, wavelength, theta, n_env, n_max=n_max)
     i1, i2 = special.abs_squared(s1), special.abs_squared(s2)
     product = s2 * jnp.conj(s1)
     return MuellerMatrix(s11=(i1 + i2) / 2, s12=(i2 - i1) / 2, s33=jnp.real(product),
@@ -319,6 +346,13 @@ def mueller_matrix(particle: Particle, wavelength, theta, n_env=1.0,
 def intensities(particle: Particle, wavelength, theta, n_env=1.0, n_max: int | None = None
                 ) -> Intensities:
     """Parallel, perpendicular and unpolarised scattered intensities, shape (*P, *W, *T)."""
-    s1, s2 = amplitudes(particle, wavelength, theta, n_env, n_max)
+    n_max = prepare(particle, wavelength, n_env, n_max)
+    check_angles(theta)
+    return _intensities_call(particle, wavelength, theta, n_env, n_max=n_max)
+
+
+@functools.partial(particle_jit, static_argnames=("n_max",))
+def _intensities_call(particle, wavelength, theta, n_env, n_max):
+    s1, s2 = _amplitudes_call(particle, wavelength, theta, n_env, n_max=n_max)
     i_per, i_par = special.abs_squared(s1), special.abs_squared(s2)
     return Intensities(i_par=i_par, i_per=i_per, i_unp=(i_par + i_per) / 2)

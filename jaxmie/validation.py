@@ -1,9 +1,10 @@
 """Input checks: ValueError for bad concrete input, checkify for traced input.
 
-Concrete values (eager calls, and the primal values seen by eager jax.grad) are checked in
-Python by every public function and raise ValueError naming the field and the value.
-Traced values (inside jit or vmap) cannot be inspected in Python; `validate` returns the
-same checks as a `jax.experimental.checkify` error value that works under jit::
+Concrete values (eager calls, and the primal values seen by eager jax.grad) are checked on
+the host, in NumPy, by every public function before anything runs on the device, and raise
+ValueError naming the field and the value. Traced values (inside jit or vmap) cannot be
+inspected in Python; `validate` returns the same checks as a `jax.experimental.checkify`
+error value that works under jit::
 
     @jax.jit
     def q_sca(r):
@@ -14,13 +15,25 @@ same checks as a `jax.experimental.checkify` error value that works under jit::
     err.throw()   # raises: radius must be finite and > 0 nm
 
 Without it, traced inputs are not checked.
+
+What is checked: radii real, finite, > 0 and non-decreasing outwards; wavelengths real,
+finite, > 0; n_env real, finite, > 0; indices finite and non-zero with Re n >= 0 and
+Im n >= 0 (a passive, non-magnetic medium: n = sqrt(eps) on the branch with Im n >= 0 has
+Re n >= 0; the Mie coefficients are even in m, so -n would describe the sphere of index n*,
+a gain medium); the fields' batch shapes broadcast. Materials (jaxmie.materials) are
+checked against their wavelength range on the host without being evaluated (their values
+are checked when they are built); any other callable index is evaluated and its values
+checked.
 """
 
 from __future__ import annotations
 
+import cmath
 import contextlib
 import contextvars
 import dataclasses
+import functools
+import math
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -30,98 +43,212 @@ import jax.numpy as jnp
 import numpy as np
 from jax.experimental import checkify as _checkify
 
-__all__ = ["check_particle", "concrete_value", "validate"]
+__all__ = ["check_angles", "check_illumination", "check_particle", "check_positions",
+           "concrete_value", "particle_fields", "validate"]
 
 _TRACED_CHECKS = contextvars.ContextVar("jaxmie_traced_checks", default=False)
+_PYTHON_NUMBERS = (int, float, complex)
 
 
 def concrete_value(value: Any) -> np.ndarray | None:
     """The value as a NumPy array if it is concrete, else None (a tracer under jit/vmap)."""
+    if isinstance(value, _PYTHON_NUMBERS) or isinstance(value, (np.ndarray, np.generic)):
+        return np.asarray(value)
+    if not isinstance(value, jax.core.Tracer):
+        return np.asarray(value)
     try:
         return jex_core.concrete_or_error(np.asarray, value)
     except jax.errors.ConcretizationTypeError:
         return None
 
 
+class _Scalar:
+    """The few array functions the checks use, for one Python number (no NumPy call: an
+    eager call on scalars is checked in about a microsecond per field)."""
+
+    isfinite = staticmethod(cmath.isfinite)
+    real = staticmethod(lambda v: v.real)
+    imag = staticmethod(lambda v: v.imag)
+    abs = staticmethod(abs)
+
+
+def _is_number(value: Any) -> bool:
+    return type(value) in _PYTHON_NUMBERS
+
+
+def _shown(value: np.ndarray, bad: np.ndarray) -> list:
+    shown = value[bad] if value.ndim else value
+    return np.ravel(shown)[:5].tolist()
+
+
 def _require(field: str, value: Any, ok: Callable[[Any, Any], Any], rule: str) -> None:
-    """Check ok(value, xp) elementwise; xp is numpy for concrete values, jax.numpy if traced."""
+    """Check ok(value, xp) elementwise; xp is numpy for concrete values, jax.numpy if traced
+    (then only inside `validate`, as a checkify check)."""
+    if _is_number(value):
+        if not ok(value, _Scalar):
+            raise ValueError(f"{field} must be {rule}; got {[value]}")
+        return
     concrete = concrete_value(value)
     if concrete is not None:
         bad = ~np.asarray(ok(concrete, np))
         if np.any(bad):
-            shown = concrete[bad] if concrete.ndim else concrete
-            raise ValueError(f"{field} must be {rule}; got {shown.ravel()[:5].tolist()}")
+            raise ValueError(f"{field} must be {rule}; got {_shown(concrete, bad)}")
     elif _TRACED_CHECKS.get():
         _checkify.check(jnp.all(ok(value, jnp)), f"{field} must be {rule}")
 
 
-def check_inputs(radii: list[Any], indices: list[Any], wavelength: Any, n_env: Any,
-                 names: tuple[str, ...]) -> None:
-    """Check one particle description and the illumination.
-
-    Args:
-        radii: per-layer radii (nm), inner to outer, any shapes.
-        indices: per-layer indices (numbers or arrays; materials are checked after they are
-            evaluated, by passing their values here).
-        wavelength: vacuum wavelength(s) in nm.
-        n_env: real refractive index of the host medium.
-        names: field name of each layer, used in the messages (e.g. ("r_core", "r_shell")).
-    """
-    radius_names, index_names = names[: len(radii)], names[len(radii):]
-    _require("wavelength", wavelength, lambda w, xp: xp.isfinite(w) & (w > 0),
-             "finite and > 0 nm")
-    _require("n_env", n_env,
-             lambda n, xp: (xp.imag(n) == 0) & xp.isfinite(n) & (xp.real(n) > 0),
-             "real, finite and > 0")
-    for name, r in zip(radius_names, radii):
-        _require(name, r, lambda v, xp: xp.isfinite(v) & (v > 0), "finite and > 0 nm")
-    for inner, outer, name_in, name_out in zip(radii, radii[1:], radius_names,
-                                               radius_names[1:]):
-        pair = [concrete_value(inner), concrete_value(outer)]
-        step = pair[1] - pair[0] if all(v is not None for v in pair) else outer - inner
-        _require(f"{name_out} - {name_in}", step, lambda d, xp: d >= 0,
-                 ">= 0 (radii must not decrease outwards)")
-    for name, n in zip(index_names, indices):
-        _require(name, n, lambda v, xp: xp.isfinite(v) & (xp.abs(v) > 0),
-                 "a finite, non-zero complex index")
-        _require(f"imaginary part of {name}", n, lambda v, xp: xp.imag(v) >= 0,
-                 ">= 0 (jaxmie uses n + ik with k >= 0 for absorbing media)")
+def _require_real(field: str, value: Any, unit: str) -> None:
+    """Radii, wavelengths and n_env are real: a complex dtype is an error even if Im = 0."""
+    if type(value) is complex or (not _is_number(value) and jnp.iscomplexobj(value)):
+        concrete = concrete_value(value)
+        shown = np.ravel(concrete)[:5].tolist() if concrete is not None else value.dtype
+        raise ValueError(f"{field} must be real{unit}; got {shown}")
 
 
-def _field_names(particle) -> tuple[str, ...]:
-    """Names of the radius and index fields of each layer, for the messages."""
-    names = [f.name for f in dataclasses.fields(particle)]
+def _positive(v, xp):
+    return xp.isfinite(v) & (v > 0)
+
+
+def _check_index(field: str, value: Any) -> None:
+    """A constant complex index: finite, non-zero, Re >= 0, Im >= 0."""
+    _require(field, value, lambda v, xp: xp.isfinite(v) & (xp.abs(v) > 0),
+             "a finite, non-zero complex index")
+    _require(f"imaginary part of {field}", value, lambda v, xp: xp.imag(v) >= 0,
+             ">= 0 (jaxmie uses n + ik with k >= 0 for absorbing media)")
+    _require(f"real part of {field}", value, lambda v, xp: xp.real(v) >= 0,
+             ">= 0 (a passive medium has n = sqrt(eps) with Re n >= 0; the Mie coefficients "
+             "are even in n, so -n would be the gain medium n*)")
+
+
+@dataclasses.dataclass(frozen=True)
+class ParticleFields:
+    """A particle's layers with the field names used in messages, inner to outer."""
+
+    radii: list[Any]
+    indices: list[Any]
+    radius_names: tuple[str, ...]
+    index_names: tuple[str, ...]
+
+
+def particle_fields(particle: Any) -> ParticleFields:
+    """The layers of a Sphere, CoreShell or Multilayer; TypeError for anything else."""
+    layers = getattr(particle, "layers", None)
+    if not callable(layers) or not dataclasses.is_dataclass(particle):
+        raise TypeError(
+            "particle must be a jaxmie.Sphere, CoreShell or Multilayer; got "
+            f"{type(particle).__name__} {particle!r:.60}")
+    radii, indices = layers()
+    return ParticleFields(radii, indices, *_field_names(type(particle), len(radii)))
+
+
+@functools.lru_cache(maxsize=64)
+def _field_names(kind: type, count: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(radius names, index names) of a particle type with count layers, for messages."""
+    names = [f.name for f in dataclasses.fields(kind)]
     if names == ["radii", "n"]:
-        count = particle.n_layers
-        return tuple(f"radii[{i}]" for i in range(count)) + tuple(f"n[{i}]" for i in range(count))
-    return tuple(names)
+        return (tuple(f"radii[{i}]" for i in range(count)),
+                tuple(f"n[{i}]" for i in range(count)))
+    return tuple(names[:count]), tuple(names[count:])
 
 
-def _check_batch_shapes(radii: list[Any], indices: list[Any], names: tuple[str, ...]) -> None:
+def _check_batch_shapes(fields: ParticleFields) -> None:
     """Radii and constant indices must broadcast to one batch shape (static: also under jit).
 
     The usual culprit is a per-wavelength index given as a plain array: an array index is
     one constant per particle, so it belongs to the batch, not to the wavelengths.
     """
-    fields = [(name, np.shape(v)) for name, v in zip(names, [*radii, *indices])
+    if all(map(_is_number, fields.radii + fields.indices)):
+        return
+    shapes = [(name, np.shape(v)) for name, v in
+              zip(fields.radius_names + fields.index_names, fields.radii + fields.indices)
               if not callable(v)]
     try:
-        np.broadcast_shapes(*(shape for _, shape in fields))
+        np.broadcast_shapes(*(shape for _, shape in shapes))
     except ValueError:
-        shapes = ", ".join(f"{name} {shape}" for name, shape in fields)
+        listed = ", ".join(f"{name} {shape}" for name, shape in shapes)
         raise ValueError(
-            f"the particle's fields do not broadcast to one batch shape: {shapes}. An index "
+            f"the particle's fields do not broadcast to one batch shape: {listed}. An index "
             "given as an array is one constant per particle; for an index that varies with "
             "wavelength use a material, e.g. jaxmie.materials.tabulated(wavelengths, n)"
         ) from None
 
 
-def check_particle(particle, wavelength, n_env) -> None:
-    """check_inputs on a particle's layers (materials evaluated at the wavelengths)."""
-    radii, indices = particle.layers()
-    _check_batch_shapes(radii, indices, _field_names(particle))
-    values = [n(jnp.asarray(wavelength)) if callable(n) else n for n in indices]
-    check_inputs(radii, values, wavelength, n_env, _field_names(particle))
+def check_illumination(wavelength: Any, n_env: Any) -> None:
+    """Wavelengths real, finite and > 0 nm; n_env real, finite and > 0."""
+    _require_real("wavelength", wavelength, " (nm)")
+    _require("wavelength", wavelength, _positive, "finite and > 0 nm")
+    _require_real("n_env", n_env, " (the host medium does not absorb)")
+    _require("n_env", n_env, _positive, "real, finite and > 0")
+
+
+def check_angles(theta: Any) -> None:
+    """Scattering angles: real and finite (radians; any value, they enter through cos)."""
+    _require_real("theta", theta, " (radians)")
+    _require("theta", theta, lambda v, xp: xp.isfinite(v), "finite (radians)")
+
+
+def check_positions(positions: Any) -> None:
+    """Near-field points: real and finite Cartesian coordinates in nm."""
+    _require_real("positions", positions, " (nm)")
+    _require("positions", positions, lambda v, xp: xp.isfinite(v), "finite (nm)")
+
+
+def _check_layer_index(name: str, index: Any, wavelength: Any) -> None:
+    if _is_number(index):
+        _check_index(name, index)
+        return
+    from .materials.base import Material, check_wavelength  # materials import validation
+
+    if isinstance(index, Material):
+        check_wavelength(index.name, index.wavelength_range, wavelength)
+    elif callable(index):
+        _check_index(name, index(jnp.asarray(wavelength)))
+    else:
+        _check_index(name, index)
+
+
+def check_particle(particle: Any, wavelength: Any, n_env: Any) -> float | None:
+    """Check a particle and its illumination; return the largest outer size parameter.
+
+    Concrete values raise ValueError naming the field (TypeError for a non-particle);
+    traced ones are skipped (checked on the device inside `validate`).
+
+    Returns:
+        2 pi n_env max(r_outer) / min(wavelength) as a Python float, or None when any of
+        them is traced.
+    """
+    fields = particle_fields(particle)
+    if not fields.radii:
+        raise ValueError(f"{type(particle).__name__} needs at least one layer")
+    _check_batch_shapes(fields)
+    check_illumination(wavelength, n_env)
+    for name, r in zip(fields.radius_names, fields.radii):
+        _require_real(name, r, " (nm)")
+        _require(name, r, _positive, "finite and > 0 nm")
+    for inner, outer, name_in, name_out in zip(fields.radii, fields.radii[1:],
+                                               fields.radius_names, fields.radius_names[1:]):
+        if _is_number(inner) and _is_number(outer):
+            step = outer - inner
+        else:
+            pair = [concrete_value(inner), concrete_value(outer)]
+            step = pair[1] - pair[0] if all(v is not None for v in pair) else outer - inner
+        _require(f"{name_out} - {name_in}", step, lambda d, xp: d >= 0,
+                 ">= 0 (radii must not decrease outwards)")
+    for name, index in zip(fields.index_names, fields.indices):
+        _check_layer_index(name, index, wavelength)
+    return _largest_size_parameter(fields.radii[-1], wavelength, n_env)
+
+
+def _largest_size_parameter(r_outer: Any, wavelength: Any, n_env: Any) -> float | None:
+    if _is_number(r_outer) and _is_number(wavelength) and _is_number(n_env):
+        return 2 * math.pi * n_env * r_outer / wavelength
+    values = [concrete_value(v) for v in (r_outer, wavelength, n_env)]
+    if any(v is None for v in values):
+        return None
+    r, wl, n = values
+    if r.size == 0 or wl.size == 0:
+        return 0.0
+    return 2 * math.pi * float(np.max(n)) * float(np.max(r)) / float(np.min(wl))
 
 
 @contextlib.contextmanager

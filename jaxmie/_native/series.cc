@@ -20,6 +20,10 @@
 //   JaxmieEfficiencySums: x, m -> those sums without writing the coefficients out;
 //   JaxmieEfficiencySumsJacobian: x, m -> the sums and their derivatives (..., 7, 3L) along
 //                   x_l, Re m_l, Im m_l, accumulated order by order.
+// Near index matching the interface numerators take coefficients._contrast's split form
+// (the deviation H - D1 carried through the layers, and d1_difference's recurrence for the
+// difference of D1 across the interface), only in lane groups where some interface is
+// nearly matched.
 // The derivatives are forward-mode dual numbers through the layer recurrence and the
 // closed forms of special.riccati_bessel's JVP rule for the Riccati-Bessel sequences; the
 // Jacobian handlers take L <= 4.
@@ -266,10 +270,10 @@ struct Riccati {
   V<W> u;                                  // exp(iz) psi_1(z)
 };
 
+// special._start_order for W arguments, in lane loops that vectorise: start[j] and the
+// largest of them (returned).
 template <int W>
-void riccati(const V<W>& z, int n_max, bool need_d3, Riccati<W>& rb) {
-  V<W> inv_z = inv(z);
-  // special._start_order, in lane loops that vectorise.
+int start_orders(const V<W>& z, int n_max, int (&start)[W]) {
   double size[W];
   int order[W], extra[W];
   LANES size[j] = std::sqrt(z.re[j] * z.re[j] + z.im[j] * z.im[j]);
@@ -300,9 +304,17 @@ void riccati(const V<W>& z, int n_max, bool need_d3, Riccati<W>& rb) {
     const double e = std::ceil(std::log(kStartTolerance / 3) / (2 * std::log(rho)));
     extra[j] = std::isfinite(e) ? int(std::min(e, kMaxStartOrder)) : 1;  // as _start_order
   }
-  int start[W], top = 0;
+  int top = 0;
   LANES start[j] = order[j] + extra[j];
   for (int j = 0; j < W; ++j) top = std::max(top, start[j]);  // not LANES: a reduction
+  return top;
+}
+
+template <int W>
+void riccati(const V<W>& z, int n_max, bool need_d3, Riccati<W>& rb) {
+  V<W> inv_z = inv(z);
+  int start[W];
+  const int top = start_orders(z, n_max, start);
   // psi_{n_max+1}/psi_{n_max} by the downward continued fraction, then D1 and the psi
   // ratios downward; each lane starts at its own order, so that a particle's result does
   // not depend on its neighbours. A real argument (the host's x, lossless layers) takes
@@ -407,6 +419,41 @@ void riccati(const V<W>& z, int n_max, bool need_d3, Riccati<W>& rb) {
   }
 }
 
+// E_n = D1_n(z1 + dz) - D1_n(z1), n = 1..n_max, without cancellation for small dz
+// (special.log_derivative_difference). With r_k = psi_k/psi_{k-1} = 1/(D_k + k/z) and
+// w = 1/z1 - 1/z2 = dz / (z1 z2), the difference t = r(z2) - r(z1) obeys
+// t_k = ((2k+1) w + t_{k+1}) r_k(z1) r_k(z2) above n_max (both continued fractions from one
+// start order), and E_k = -(k+1) w - t_{k+1}, t_k = -(E_k - k w) r_k(z1) r_k(z2) below it,
+// with the ratios of s1 and s2, the sequences at z1 and z2.
+template <int W>
+void d1_difference(const V<W>& z1, const V<W>& dz, const Riccati<W>& s1, const Riccati<W>& s2,
+                   int n_max, V<W>* e) {
+  const V<W> z2 = z1 + dz, inv1 = inv(z1), inv2 = inv(z2), w = dz * (inv1 * inv2);
+  int start1[W], start2[W], start[W];
+  const int top = std::max(start_orders(z1, n_max, start1), start_orders(z2, n_max, start2));
+  LANES start[j] = std::max(start1[j], start2[j]);
+  V<W> r1 = splat<W>(0, 0), r2 = r1, t = r1;
+  for (int k = top; k > n_max; --k) {
+    const double c = 2.0 * k + 1.0;
+    const V<W> n1 = inv(c * inv1 - r1), n2 = inv(c * inv2 - r2);
+    const V<W> nt = (c * w + t) * (n1 * n2);
+    LANES {
+      const bool on = k <= start[j];
+      r1.re[j] = on ? n1.re[j] : 0.0;
+      r1.im[j] = on ? n1.im[j] : 0.0;
+      r2.re[j] = on ? n2.re[j] : 0.0;
+      r2.im[j] = on ? n2.im[j] : 0.0;
+      t.re[j] = on ? nt.re[j] : 0.0;
+      t.im[j] = on ? nt.im[j] : 0.0;
+    }
+  }
+  for (int k = n_max; k >= 1; --k) {
+    const V<W> ek = -double(k + 1) * w - t;
+    e[k - 1] = ek;
+    t = -1.0 * ((ek - double(k) * w) * (s1.psi_ratio[k - 1] * s2.psi_ratio[k - 1]));
+  }
+}
+
 // The Riccati-Bessel sequences at z as numbers of type T, with the closed-form tangents of
 // special.riccati_bessel's JVP rule.
 template <class T, int W>
@@ -422,58 +469,195 @@ struct Lifted {
     return double(n) * double(n + 1) * inv_z_sq - splat<W>(1, 0) - d * d;
   }
   T d1(int i) const { return chain(rb.d1[i], riccati_eq(i + 1, rb.d1[i]), z); }
+  T d3(int i) const { return chain(rb.d3[i], riccati_eq(i + 1, rb.d3[i]), z); }
   T u() const { return chain(rb.u, rb.u * (splat<W>(0, 1) + rb.d1[0]), z); }
 };
 
-// H across an interface: h is H on its inner side, m_h and m_d the indices (m_out, m_in for
-// H^a; swapped for H^b), outer/inner the sequences at z_o = m_out x_l and z_i = m_out x_{l-1},
-// q the interface ratio (special.py and coefficients.py give the recurrence):
-// F = (g2 D1o - q g1 D3o) / (g2 - q g1) with g1 = m_h h - m_d D1i, g2 = m_h h - m_d D3i.
+// E_n = D1_n(z1 + dz) - D1_n(z1) (d1_difference) as a number of type T, with the tangents of
+// special.log_derivative_difference's rule: dE = D'(z2) d(dz) + [D'(z2) - D'(z1)] dz1,
+// D'(z2) - D'(z1) = -n(n+1) dz (z1 + z2) / (z1 z2)^2 - E (D1(z1) + D1(z2)); d1, d2 are
+// D1_n(z1), D1_n(z2) and n counts from 1.
 template <int W>
-struct Interface {
-  V<W> g1, g2, qg1, inv_den, value;
-  INLINE Interface(const V<W>& h, const V<W>& m_h, const V<W>& m_d, const Riccati<W>& outer,
-                   const Riccati<W>& inner, int n, const V<W>& q) {
-    const V<W> mh = m_h * h;
-    g1 = mh - m_d * inner.d1[n];
-    g2 = mh - m_d * inner.d3[n];
+INLINE V<W> lift_difference(const V<W>& e, const V<W>&, const V<W>&, const V<W>&,
+                            const V<W>&, int) {
+  return e;
+}
+template <int W, int K>
+INLINE D<W, K> lift_difference(const V<W>& e, const V<W>& d1, const V<W>& d2,
+                               const D<W, K>& z1, const D<W, K>& dz, int n) {
+  const V<W> z2 = z1.v + dz.v, inv2 = inv(z2), p = inv(z1.v) * inv2;
+  const double nn = double(n) * double(n + 1);
+  const V<W> slope2 = nn * (inv2 * inv2) - splat<W>(1, 0) - d2 * d2;
+  const V<W> gap = (-nn) * (dz.v * (z1.v + z2) * (p * p)) - e * (d1 + d2);
+  D<W, K> c;
+  c.v = e;
+  for (int k = 0; k < K; ++k) c.d[k] = slope2 * dz.d[k] + gap * z1.d[k];
+  return c;
+}
+
+template <int W>
+INLINE V<W> select(const bool (&mask)[W], const V<W>& a, const V<W>& b) {
+  V<W> c;
+  LANES {
+    c.re[j] = mask[j] ? a.re[j] : b.re[j];
+    c.im[j] = mask[j] ? a.im[j] : b.im[j];
+  }
+  return c;
+}
+template <int W, int K>
+INLINE D<W, K> select(const bool (&mask)[W], const D<W, K>& a, const D<W, K>& b) {
+  D<W, K> c;
+  c.v = select(mask, a.v, b.v);
+  for (int k = 0; k < K; ++k) c.d[k] = select(mask, a.d[k], b.d[k]);
+  return c;
+}
+
+constexpr double kSplitContrast = 1.0 / 16;  // as coefficients._SPLIT_CONTRAST
+
+// Lanes whose interface between indices m_a and m_b is nearly index-matched.
+template <int W>
+INLINE void near_matched(const V<W>& m_a, const V<W>& m_b, bool (&near)[W]) {
+  for (int j = 0; j < W; ++j) {
+    const cplx a = lane(m_a, j), b = lane(m_b, j);
+    near[j] = std::abs(a - b) <= kSplitContrast * std::min(std::abs(a), std::abs(b));
+  }
+}
+
+// G1 = m_h H - m_d D1(z_out) across an interface (coefficients._contrast), direct form;
+// `side` holds the sequences at z_out. Duals take their tangents from the partial
+// derivatives (D1's tangent is never formed).
+template <int W>
+INLINE V<W> direct_contrast(const V<W>& h, const V<W>& m_h, const V<W>& m_d,
+                            const Lifted<V<W>, W>& side, int n) {
+  return m_h * h - m_d * side.rb.d1[n];
+}
+template <int W, int K>
+INLINE D<W, K> direct_contrast(const D<W, K>& h, const D<W, K>& m_h, const D<W, K>& m_d,
+                               const Lifted<D<W, K>, W>& side, int n) {
+  const V<W>& d1 = side.rb.d1[n];
+  D<W, K> c;
+  c.v = m_h.v * h.v - m_d.v * d1;
+  const V<W> c_d = -1.0 * d1, c_z = -1.0 * (m_d.v * side.riccati_eq(n + 1, d1));
+  for (int k = 0; k < K; ++k)
+    c.d[k] = m_h.v * h.d[k] + h.v * m_h.d[k] + c_d * m_d.d[k] + c_z * side.z.d[k];
+  return c;
+}
+
+// The split form m_h delta + (m_h - m_d) D1(z_in) - m_d E of the same G1, every term a
+// multiple of a contrast (delta = H - D1(z_in), E = D1(z_out) - D1(z_in)); for nearly
+// matched interfaces only, so plain dual arithmetic.
+template <class T>
+INLINE T split_contrast(const T& delta, const T& d1_in, const T& e, const T& m_h, const T& m_d) {
+  return m_h * delta + (m_h - m_d) * d1_in - m_d * e;
+}
+
+// Which lanes of an interface take the split form: none, all, or some (both computed).
+enum class Split { kNone, kAll, kSome };
+template <int W>
+INLINE Split split_lanes(const bool (&near)[W]) {
+  int count = 0;
+  for (int j = 0; j < W; ++j) count += near[j];
+  return count == 0 ? Split::kNone : count == W ? Split::kAll : Split::kSome;
+}
+
+// H and its deviation from D1(z_o) at the outer surface of a layer from G1 across its inner
+// interface (coefficients._through_layer); the deviation's tangents only if want_delta (the
+// next interface takes the split form somewhere). G2 = m_h h - m_d D3i and
+// H = (G2 D1o - Q D3o) / (G2 - Q), H - D1o = -Q (D3o - D1o) / (G2 - Q), Q = q G1.
+// outer / inner hold the sequences at z_o and z_i.
+template <int W>
+struct Through {
+  V<W> g2, qg1, inv_den, h, delta;
+  INLINE Through(const V<W>& h_in, const V<W>& g1, const V<W>& m_h, const V<W>& m_d,
+                 const V<W>& d3i, const V<W>& d1o, const V<W>& d3o, const V<W>& q) {
+    g2 = m_h * h_in - m_d * d3i;
     qg1 = q * g1;
     inv_den = inv(g2 - qg1);
-    value = (g2 * outer.d1[n] - qg1 * outer.d3[n]) * inv_den;
+    h = (g2 * d1o - qg1 * d3o) * inv_den;
+    delta = -1.0 * (qg1 * (d3o - d1o)) * inv_den;
   }
 };
 template <int W>
-inline V<W> through(const V<W>& h, const V<W>& m_h, const V<W>& m_d,
+INLINE void through(const V<W>& h, const V<W>& g1, const V<W>& m_h, const V<W>& m_d,
                     const Lifted<V<W>, W>& outer, const Lifted<V<W>, W>& inner, int n,
-                    const V<W>& q) {
-  return Interface<W>(h, m_h, m_d, outer.rb, inner.rb, n, q).value;
+                    const V<W>& q, V<W>& h_out, V<W>& delta_out, bool) {
+  const Through<W> at(h, g1, m_h, m_d, inner.rb.d3[n], outer.rb.d1[n], outer.rb.d3[n], q);
+  h_out = at.h;
+  delta_out = at.delta;
 }
-// The same with tangents, from F's partial derivatives:
-// dF (g2 - q g1) = (A - q B)(m_h dh + h dm_h) + (q D1i B - D3i A) dm_d - g1 B dq
-//                 + (g2 D1o' - q g1 D3o') dz_o + m_d (q B D1i' - A D3i') dz_i,
-// A = D1o - F, B = D3o - F, D' = dD/dz (the Riccati equation). The D's depend on z_o or
-// z_i alone, so their tangents never need forming.
+// With tangents from H's partial derivatives (A = D1o - H, B = D3o - H, den = G2 - Q):
+// dH den = A dG2 - B dQ + (G2 D1o' - Q D3o') dz_o, dG2 = m_h dh + h dm_h - D3i dm_d
+// - m_d D3i' dz_i, dQ = q dG1 + G1 dq, and d(H - D1o) = dH - D1o' dz_o.
 template <int W, int K>
-inline D<W, K> through(const D<W, K>& h, const D<W, K>& m_h, const D<W, K>& m_d,
-                       const Lifted<D<W, K>, W>& outer, const Lifted<D<W, K>, W>& inner, int n,
-                       const D<W, K>& q) {
+INLINE void through(const D<W, K>& h, const D<W, K>& g1, const D<W, K>& m_h,
+                    const D<W, K>& m_d, const Lifted<D<W, K>, W>& outer,
+                    const Lifted<D<W, K>, W>& inner, int n, const D<W, K>& q, D<W, K>& h_out,
+                    D<W, K>& delta_out, bool want_delta) {
+  const V<W>&d1o = outer.rb.d1[n], &d3o = outer.rb.d3[n], &d3i = inner.rb.d3[n];
+  const Through<W> at(h.v, g1.v, m_h.v, m_d.v, d3i, d1o, d3o, q.v);
+  const V<W> a = (d1o - at.h) * at.inv_den, b = (d3o - at.h) * at.inv_den;
+  const V<W> slope_d1o = outer.riccati_eq(n + 1, d1o);
+  const V<W> c_h = a * m_h.v, c_mh = a * h.v, c_md = -1.0 * (a * d3i);
+  const V<W> c_i = -1.0 * (a * (m_d.v * inner.riccati_eq(n + 1, d3i)));
+  const V<W> c_g1 = -1.0 * (b * q.v), c_q = -1.0 * (b * g1.v);
+  const V<W> c_o = (at.g2 * slope_d1o - at.qg1 * outer.riccati_eq(n + 1, d3o)) * at.inv_den;
+  const V<W> c_o_delta = c_o - slope_d1o;
+  h_out.v = at.h;
+  delta_out.v = at.delta;
+  for (int k = 0; k < K; ++k) {
+    const V<W> common = c_h * h.d[k] + c_mh * m_h.d[k] + c_md * m_d.d[k] + c_g1 * g1.d[k] +
+                        c_q * q.d[k] + c_i * inner.z.d[k];
+    h_out.d[k] = common + c_o * outer.z.d[k];
+    if (want_delta) delta_out.d[k] = common + c_o_delta * outer.z.d[k];
+  }
+}
+
+// through() with the direct G1 = m_h h - m_d D1i, the usual case: tangents from H's partial
+// derivatives in h, m_h, m_d, q, z_o and z_i (D's tangents never formed):
+// dH den = (A - q B)(m_h dh + h dm_h) + (q D1i B - D3i A) dm_d - G1 B dq
+//        + (G2 D1o' - Q D3o') dz_o + m_d (q B D1i' - A D3i') dz_i.
+template <int W>
+INLINE void through_direct(const V<W>& h, const V<W>& m_h, const V<W>& m_d,
+                           const Lifted<V<W>, W>& outer, const Lifted<V<W>, W>& inner, int n,
+                           const V<W>& q, V<W>& h_out, V<W>& delta_out, bool want_delta) {
+  through(h, direct_contrast(h, m_h, m_d, inner, n), m_h, m_d, outer, inner, n, q, h_out,
+          delta_out, want_delta);
+}
+template <int W, int K>
+INLINE void through_direct(const D<W, K>& h, const D<W, K>& m_h, const D<W, K>& m_d,
+                           const Lifted<D<W, K>, W>& outer, const Lifted<D<W, K>, W>& inner,
+                           int n, const D<W, K>& q, D<W, K>& h_out, D<W, K>& delta_out,
+                           bool want_delta) {
   const V<W>&d1o = outer.rb.d1[n], &d3o = outer.rb.d3[n];
   const V<W>&d1i = inner.rb.d1[n], &d3i = inner.rb.d3[n];
-  const Interface<W> at(h.v, m_h.v, m_d.v, outer.rb, inner.rb, n, q.v);
-  const V<W>&g1 = at.g1, &g2 = at.g2, &qg1 = at.qg1, &inv_den = at.inv_den;
-  D<W, K> f;
-  f.v = at.value;
-  const V<W> a = d1o - f.v, b = d3o - f.v, p = (a - q.v * b) * inv_den;
+  const V<W> g1 = m_h.v * h.v - m_d.v * d1i;
+  const Through<W> at(h.v, g1, m_h.v, m_d.v, d3i, d1o, d3o, q.v);
+  const V<W> a = d1o - at.h, b = d3o - at.h, p = (a - q.v * b) * at.inv_den;
   const V<W> c_h = m_h.v * p, c_mh = h.v * p;
-  const V<W> c_md = (q.v * d1i * b - d3i * a) * inv_den, c_q = -1.0 * (g1 * b * inv_den);
-  const V<W> c_o = (g2 * outer.riccati_eq(n + 1, d1o) - qg1 * outer.riccati_eq(n + 1, d3o)) *
-                   inv_den;
+  const V<W> c_md = (q.v * d1i * b - d3i * a) * at.inv_den, c_q = -1.0 * (g1 * b * at.inv_den);
+  const V<W> slope_d1o = outer.riccati_eq(n + 1, d1o);
+  const V<W> c_o = (at.g2 * slope_d1o - at.qg1 * outer.riccati_eq(n + 1, d3o)) * at.inv_den;
   const V<W> c_i = m_d.v * (q.v * b * inner.riccati_eq(n + 1, d1i) -
-                            a * inner.riccati_eq(n + 1, d3i)) * inv_den;
-  for (int k = 0; k < K; ++k)
-    f.d[k] = c_h * h.d[k] + c_mh * m_h.d[k] + c_md * m_d.d[k] + c_q * q.d[k] +
-             c_o * outer.z.d[k] + c_i * inner.z.d[k];
-  return f;
+                            a * inner.riccati_eq(n + 1, d3i)) * at.inv_den;
+  const V<W> c_o_delta = c_o - slope_d1o;
+  h_out.v = at.h;
+  delta_out.v = at.delta;
+  for (int k = 0; k < K; ++k) {
+    const V<W> common = c_h * h.d[k] + c_mh * m_h.d[k] + c_md * m_d.d[k] + c_q * q.d[k] +
+                        c_i * inner.z.d[k];
+    h_out.d[k] = common + c_o * outer.z.d[k];
+    if (want_delta) delta_out.d[k] = common + c_o_delta * outer.z.d[k];
+  }
+}
+
+// G1 across an interface for every lane: direct_contrast, or split_contrast where `near`
+// (d1_difference's E and D1(z_in) are only formed then).
+template <class T, int W, class Split_>
+INLINE T contrast(Split mode, const bool (&near)[W], const T& h, const T& m_h, const T& m_d,
+                  const Lifted<T, W>& out_side, int n, Split_&& split) {
+  if (mode == Split::kNone) return direct_contrast(h, m_h, m_d, out_side, n);
+  if (mode == Split::kAll) return split();
+  return select(near, split(), direct_contrast(h, m_h, m_d, out_side, n));
 }
 
 constexpr int kLanes = 8;  // particles per lane group in the forward kernels
@@ -484,11 +668,12 @@ struct Workspace {
   std::vector<V<2 * W>> pair_buf;
   int n = 0;
   explicit Workspace(int n_max)
-      : buf(size_t(16) * n_max), pair_buf(2 * W <= kLanes ? size_t(4) * n_max : 0), n(n_max) {}
-  Riccati<W> slot(int k) {
+      : buf(size_t(21) * n_max), pair_buf(2 * W <= kLanes ? size_t(4) * n_max : 0), n(n_max) {}
+  Riccati<W> slot(int k) {  // k = 0..4
     V<W>* p = buf.data() + size_t(k) * 4 * n;
     return Riccati<W>{p, p + n, p + 2 * n, p + 3 * n, V<W>()};
   }
+  V<W>* differences() { return buf.data() + size_t(20) * n; }  // n values
   Riccati<2 * W> pair_slot() {
     V<2 * W>* p = pair_buf.data();
     return Riccati<2 * W>{p, p + n, p + 2 * n, p + 3 * n, V<2 * W>()};
@@ -575,7 +760,10 @@ inline D<W, K> input(const V<W>& v, int tangent, D<W, K>*) {
 // h^a_n, h^b_n at the outer surface and the host's sequences: the layer recurrence.
 template <class T, int W>
 struct Layered {
-  std::vector<T> ha, hb;
+  std::vector<T> ha, hb;        // H^a, H^b at the outer surface of the layer reached so far
+  std::vector<T> da, db;        // their deviations from D1(m_l x_l) there
+  std::vector<T> num_a, num_b;  // h - D1(x) of a_n (h = H^a / m_L) and b_n (h = m_L H^b),
+  bool split_host;              // filled when the outer surface is nearly matched somewhere
   T ratio1, m_out;
   bool lossless[W];
 };
@@ -589,21 +777,52 @@ void layered(const Lanes<W>& in, int n_max, Workspace<W>& ws, Layered<T, W>& out
   T* tag = nullptr;
   auto x_at = [&](int l) { return input(in.x_at(l), l, tag); };
   auto m_at = [&](int l) { return input(in.m_at(l), L + l, tag); };
-  Riccati<W> core = ws.slot(0), outer = ws.slot(1), inner = ws.slot(2);
+  const T zero = input(splat<W>(0, 0), -1, tag), one = input(splat<W>(1, 0), -1, tag);
+  // `below` holds the sequences at m_{l-1} x_{l-1}, the inner side of the next interface:
+  // the core's, then each layer's outer ones (two slots, swapped).
+  Riccati<W> below = ws.slot(0), outer = ws.slot(1), inner = ws.slot(2), spare = ws.slot(4);
   host = ws.slot(3);
+  V<W>* e = ws.differences();
+  const T minus_i = times_i(input(splat<W>(-1, 0), -1, tag));
+  // Interface l at x_l, between m_l and m_{l+1} (the host, 1, for l = L - 1): which lanes
+  // take the split form of G1 (near), and whether any does (mode).
+  std::vector<std::array<bool, W>> near(L);
+  std::vector<Split> modes(L);
+  bool any_split = false;
+  for (int l = 0; l < L; ++l) {
+    bool lanes[W];
+    near_matched(in.m_at(l), l + 1 < L ? in.m_at(l + 1) : splat<W>(1, 0), lanes);
+    std::copy(lanes, lanes + W, near[l].begin());
+    modes[l] = split_lanes(lanes);
+    any_split = any_split || modes[l] != Split::kNone;
+  }
   out.ha.resize(n_max);
   out.hb.resize(n_max);
-  T z_core = m_at(0) * x_at(0);
+  // The deviations and the host's split numerators exist only where some interface needs
+  // them (else through() leaves the deviations untouched, and they are never read).
+  const size_t split_size = any_split ? n_max : 0;
+  for (auto* v : {&out.da, &out.db, &out.num_a, &out.num_b}) v->resize(split_size);
+  T z_below = m_at(0) * x_at(0);
   x_host = x_at(L - 1);
-  riccati_two(value(z_core), false, value(x_host), true, n_max, ws, core, host);
-  Lifted<T, W> lc(core, z_core);
-  for (int n = 0; n < n_max; ++n) out.ha[n] = out.hb[n] = lc.d1(n);
-  const T minus_i = times_i(input(splat<W>(-1, 0), -1, tag));
+  riccati_two(value(z_below), false, value(x_host), true, n_max, ws, below, host);
+  {
+    Lifted<T, W> lb(below, z_below);
+    for (int n = 0; n < n_max; ++n) {
+      out.ha[n] = out.hb[n] = lb.d1(n);
+      if (any_split) out.da[n] = out.db[n] = zero;
+    }
+  }
   for (int l = 1; l < L; ++l) {
     T m_in = m_at(l - 1), m_out = m_at(l), x_o = x_at(l), x_i = x_at(l - 1);
     T z_o = m_out * x_o, z_i = m_out * x_i;
     riccati_two(value(z_o), true, value(z_i), true, n_max, ws, outer, inner);
-    Lifted<T, W> lo(outer, z_o), li(inner, z_i);
+    // The interface at x_{l-1}: the split form of G1 where it is nearly matched.
+    const Split mode = modes[l - 1];
+    const bool(&lanes)[W] = *reinterpret_cast<const bool(*)[W]>(near[l - 1].data());
+    const bool want_delta = modes[l] != Split::kNone;
+    const T dz = (m_out - m_in) * x_i;
+    if (mode != Split::kNone) d1_difference(value(z_below), value(dz), below, inner, n_max, e);
+    Lifted<T, W> lo(outer, z_o), li(inner, z_i), lb(below, z_below);
     T phase = m_out * (x_o - x_i);
     T q = exp(2.0 * times_i(phase)) * (li.u() / lo.u()) *
           ((inv(z_o) + minus_i) / (inv(z_i) + minus_i));
@@ -617,13 +836,58 @@ void layered(const Lanes<W>& in, int n_max, Workspace<W>& ws, Layered<T, W>& out
         const V<W> g_o = (outer.d3[n] - outer.d3[n - 1]) - (outer.d1[n] - outer.d1[n - 1]);
         q = times_ratio(q, r, g_i, z_i, g_o, z_o);
       }
-      out.ha[n] = through(out.ha[n], m_out, m_in, lo, li, n, q);
-      out.hb[n] = through(out.hb[n], m_in, m_out, lo, li, n, q);
+      auto split = [&](const T& delta, const T& m_h, const T& m_d) {
+        return [&, m_h, m_d] {
+          return split_contrast(delta, lb.d1(n),
+                                lift_difference(e[n], below.d1[n], inner.d1[n], z_below, dz,
+                                                n + 1), m_h, m_d);
+        };
+      };
+      T h_a, delta_a, h_b, delta_b;
+      if (mode == Split::kNone) {
+        through_direct(out.ha[n], m_out, m_in, lo, li, n, q, h_a, delta_a, want_delta);
+        through_direct(out.hb[n], m_in, m_out, lo, li, n, q, h_b, delta_b, want_delta);
+      } else {
+        const T g1_a = contrast(mode, lanes, out.ha[n], m_out, m_in, li, n,
+                                split(out.da[n], m_out, m_in));
+        const T g1_b = contrast(mode, lanes, out.hb[n], m_in, m_out, li, n,
+                                split(out.db[n], m_in, m_out));
+        through(out.ha[n], g1_a, m_out, m_in, lo, li, n, q, h_a, delta_a, want_delta);
+        through(out.hb[n], g1_b, m_in, m_out, lo, li, n, q, h_b, delta_b, want_delta);
+      }
+      out.ha[n] = h_a;
+      out.hb[n] = h_b;
+      if (any_split) {
+        out.da[n] = delta_a;
+        out.db[n] = delta_b;
+      }
     }
+    std::swap(below, outer);  // this layer's outer sequences face the next interface
+    std::swap(outer, spare);
+    z_below = z_o;
   }
-  Lifted<T, W> lh(host, x_host);
+  // The outer surface, between m_L and the host (index 1).
+  const T m_last = m_at(L - 1), dz = (one - m_last) * x_host;
+  const Split mode = modes[L - 1];
+  const bool(&lanes)[W] = *reinterpret_cast<const bool(*)[W]>(near[L - 1].data());
+  Lifted<T, W> lh(host, x_host), lb(below, z_below);
+  out.split_host = mode != Split::kNone;  // else forward / jacobian take h - D1(x)
+  if (out.split_host) d1_difference(value(z_below), value(dz), below, host, n_max, e);
+  for (int n = 0; out.split_host && n < n_max; ++n) {
+    auto split = [&](const T& delta, const T& m_h, const T& m_d) {
+      return [&, m_h, m_d] {
+        return split_contrast(delta, lb.d1(n),
+                              lift_difference(e[n], below.d1[n], host.d1[n], z_below, dz,
+                                              n + 1), m_h, m_d);
+      };
+    };
+    out.num_a[n] = contrast(mode, lanes, out.ha[n], one, m_last, lh, n,
+                            split(out.da[n], one, m_last)) / m_last;
+    out.num_b[n] = contrast(mode, lanes, out.hb[n], m_last, one, lh, n,
+                            split(out.db[n], m_last, one));
+  }
   out.ratio1 = (times_i(lh.u()) * exp(-2.0 * times_i(x_host))) / (inv(x_host) + minus_i);
-  out.m_out = m_at(L - 1);
+  out.m_out = m_last;
   LANES {
     out.lossless[j] = true;
     for (int l = 0; l < L; ++l) out.lossless[j] = out.lossless[j] && in.m[j * L + l].imag() == 0.0;
@@ -691,7 +955,9 @@ void forward(const Lanes<W>& in, int n_max, Workspace<W>& ws, Sink&& sink) {
     const V<W>&d1 = host.d1[n], &d3 = host.d3[n];
     V<W> h_a = s.ha[n] / s.m_out, h_b = s.m_out * s.hb[n];
     const V<W> inv_ea = inv(h_a - d3), inv_eb = inv(h_b - d3), w = d3 - d1;
-    const V<W> an = ratio * ((h_a - d1) * inv_ea), bn = ratio * ((h_b - d1) * inv_eb);
+    const V<W> num_a = s.split_host ? s.num_a[n] : h_a - d1;
+    const V<W> num_b = s.split_host ? s.num_b[n] : h_b - d1;
+    const V<W> an = (ratio * num_a) * inv_ea, bn = (ratio * num_b) * inv_eb;
     // 1/|zeta_n(x)|^2 = |psi_n/zeta_n| |D3_n - D1_n| (Wronskian), then the absorbed part
     // -Im(h) / (|zeta_n|^2 |h - D3_n|^2), exactly zero for lossless particles.
     double abs_a[W], abs_b[W];
@@ -717,17 +983,19 @@ struct CoefficientJacobian {
   V<W> value, tangent[K];           // c and dc/dx_l, dc/dm_l
   double absorbed[W], grad[3 * K / 2][W];  // along x_l, Re m_l, Im m_l
 
-  CoefficientJacobian(const V<W>& h, const V<W> (&dh)[K], const V<W>& ratio,
-                      const V<W>& d1, const V<W>& d3, const V<W>& host_ratio,
-                      const V<W>& host_d1, const V<W>& host_d3) {
+  // split: num = h - D1 with its tangents in layered's split form (which keeps them for
+  // m -> 1, where h ~ D1 and dh ~ dD1), or null for the direct h - D1.
+  CoefficientJacobian(const V<W>& h, const V<W> (&dh)[K], const D<W, K>* split,
+                      const V<W>& ratio, const V<W>& d1, const V<W>& d3,
+                      const V<W>& host_ratio, const V<W>& host_d1, const V<W>& host_d3) {
     constexpr int L = K / 2, kx = L - 1;
-    const V<W> num = h - d1, den = h - d3, inv_den = inv(den);
+    const V<W> num = split ? split->v : h - d1, den = h - d3, inv_den = inv(den);
     const V<W> quotient = num * inv_den, scale = ratio * inv_den;
     value = ratio * quotient;
-    // dc = ratio (dnum - quotient dden) / den + quotient dratio, with dnum = dh - dD1 and
-    // dden = dh - dD3 formed first: for m -> 1, h ~ D1 and dh ~ dD1 cancel.
+    // dc = ratio (dnum - quotient dden) / den + quotient dratio, with dnum and dden = dh - dD3
+    // formed first.
     for (int k = 0; k < K; ++k) {
-      const V<W> dnum = k == kx ? dh[k] - host_d1 : dh[k];
+      const V<W> dnum = split ? split->d[k] : k == kx ? dh[k] - host_d1 : dh[k];
       const V<W> dden = k == kx ? dh[k] - host_d3 : dh[k];
       tangent[k] = (dnum - quotient * dden) * scale;
     }
@@ -797,8 +1065,10 @@ void jacobian(const Lanes<W>& in, int n_max, Workspace<W>& ws, Sink&& sink) {
     }
     dh_a[km] = (s.ha[n].d[km] - h_a) * inv_m;  // subtract first: they nearly cancel for m -> 1
     dh_b[km] = dh_b[km] + s.hb[n].v;
-    const CoefficientJacobian<W, K> a(h_a, dh_a, ratio, d1, d3, d_ratio, dd1, dd3);
-    const CoefficientJacobian<W, K> b(h_b, dh_b, ratio, d1, d3, d_ratio, dd1, dd3);
+    const D<W, K>*num_a = s.split_host ? &s.num_a[n] : nullptr,
+                 *num_b = s.split_host ? &s.num_b[n] : nullptr;
+    const CoefficientJacobian<W, K> a(h_a, dh_a, num_a, ratio, d1, d3, d_ratio, dd1, dd3);
+    const CoefficientJacobian<W, K> b(h_b, dh_b, num_b, ratio, d1, d3, d_ratio, dd1, dd3);
     sink(n, a, b, s.lossless);
   }
 }
