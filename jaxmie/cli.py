@@ -11,6 +11,7 @@ either a complex number (1.5, 0.2+3j) or a material name from jaxmie.materials.
 from __future__ import annotations
 
 import argparse
+import cmath
 import csv
 import pathlib
 import sys
@@ -24,12 +25,23 @@ FALLBACK_LAYERS = ("0.5+2.5j:20", "3.9+0.02j:100")  # constant indices if no mat
 FIELDS = ("q_ext", "q_sca", "q_abs", "q_back", "q_fwd", "g")
 
 
+def _number(text: str) -> complex | None:
+    """text as a complex number ('1.5', '0.2+3j', '0.2+3i', 'inf'), or None."""
+    for candidate in (text, text.replace("i", "j")):
+        try:
+            return complex(candidate)
+        except ValueError:
+            continue
+    return None
+
+
 def parse_index(text: str):
     """A complex index from '1.5', '0.2+3j', '0.2+3i', or a material from its name."""
-    try:
-        return complex(text.replace("i", "j"))
-    except ValueError:
-        pass
+    value = _number(text)
+    if value is not None:
+        if not cmath.isfinite(value):
+            raise argparse.ArgumentTypeError(f"index {text!r} is not a finite number")
+        return value
     from . import materials
 
     try:
@@ -56,11 +68,19 @@ def parse_wavelengths(text: str) -> np.ndarray:
     try:
         if ":" in text:
             start, stop, count = text.split(":")
-            return np.linspace(float(start), float(stop), int(count))
-        return np.array([float(v) for v in text.split(",")])
+            if int(count) < 1:
+                raise argparse.ArgumentTypeError(
+                    f"wavelengths {text!r}: COUNT must be at least 1; got {count}")
+            values = np.linspace(float(start), float(stop), int(count))
+        else:
+            values = np.array([float(v) for v in text.split(",")])
     except ValueError as err:
         raise argparse.ArgumentTypeError(
             f"wavelengths {text!r} must be START:STOP:COUNT or a list like 450,550,650") from err
+    if not np.all(np.isfinite(values) & (values > 0)):
+        raise argparse.ArgumentTypeError(
+            f"wavelengths {text!r} must be finite and > 0 nm; got {values[~(values > 0)][:3]}")
+    return values
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -136,6 +156,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     layers = _layers(args, parser)
 
+    try:  # before the computation: a bad folder should not cost the user a run
+        args.out.mkdir(parents=True, exist_ok=True)
+        probe = args.out / ".jaxmie-write-test"
+        probe.touch()
+        probe.unlink()
+    except OSError as err:
+        parser.error(f"--out {str(args.out)!r} is not a writable folder: {err.strerror}")
+
     import jaxmie as jm
 
     particle = jm.Multilayer(radii=[r for _, r in layers], n=[n for n, _ in layers])
@@ -150,7 +178,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     description = " / ".join(f"{_describe(n)} to {r:g} nm" for n, r in layers)
     title = f"{description} in n_env = {args.env:g}"
-    args.out.mkdir(parents=True, exist_ok=True)
     csv_path = args.out / "spectrum.csv"
     write_csv(csv_path, wavelengths, values)
     print(f"jaxmie: {title}")

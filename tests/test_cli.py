@@ -53,9 +53,29 @@ def test_material_names_are_accepted(tmp_path):
     (["--core", "1.5:20", "--shell", "2.0:10"], "radii"),
     (["--wavelengths", "500:400:x"], "wavelengths"),
     (["--env", "0"], "n_env"),
+    (["--wavelengths", "400:900:0"], "COUNT must be at least 1; got 0"),
+    (["--wavelengths", "400,-5"], "must be finite and > 0 nm"),
+    (["--layer", "inf:50"], "index 'inf' is not a finite number"),
+    (["--layer", "nan+1j:50"], "is not a finite number"),
 ])
 def test_bad_input_exits_with_a_message_naming_it(argv, message, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli.main([*argv, "--out", str(tmp_path), "--no-plot"])
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("target", ["file", "under a file"])
+def test_unwritable_out_fails_before_computing(target, tmp_path, capsys, monkeypatch):
+    """An --out that cannot be a folder ends with a message naming it, before the spectrum
+    is computed (not in a traceback after it)."""
+    existing = tmp_path / "spectrum.csv"
+    existing.write_text("not a folder")
+    out = existing if target == "file" else existing / "x"
+    computed = []
+    monkeypatch.setattr("jaxmie.efficiencies", lambda *a, **k: computed.append(1))
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--out", str(out), "--no-plot"])
+    assert exit_info.value.code == 2
+    assert f"--out {str(out)!r} is not a writable folder" in capsys.readouterr().err
+    assert not computed
