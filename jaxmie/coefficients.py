@@ -81,11 +81,25 @@ class MieSeries:
         return self.a.shape[-1]
 
 
+@jax.custom_jvp
 def _safe_abs(z: jax.Array) -> jax.Array:
-    """|z| with a zero (not NaN) derivative at z = 0 (where psi_n/zeta_n underflows)."""
-    square = special.abs_squared(z)
-    positive = square > 0
-    return jnp.where(positive, jnp.sqrt(jnp.where(positive, square, 1)), 0)
+    """|z| with a zero (not NaN) derivative at z = 0 (where psi_n/zeta_n underflows).
+
+    psi_1/zeta_1 ~ x^3: in float32 both |z|^2 and the conj(z) dz of the usual derivative
+    are subnormal (flushed to zero) for x < 1e-6 although |z| is representable, so the
+    modulus scales like hypot (jnp.abs) and the derivative is Re(conj(z / |z|) dz).
+    """
+    nonzero = z != 0
+    return jnp.where(nonzero, jnp.abs(jnp.where(nonzero, z, 1)), 0)
+
+
+@_safe_abs.defjvp
+def _safe_abs_jvp(primals, tangents):
+    (z,), (dz,) = primals, tangents
+    size = _safe_abs(z)
+    nonzero = size > 0
+    unit = jnp.where(nonzero, z, 0) / jnp.where(nonzero, size, 1)
+    return size, jnp.real(jnp.conj(unit) * dz)
 
 
 def _layer_ratio(outer: special.RiccatiBessel, z_outer, inner: special.RiccatiBessel, z_inner,
@@ -205,9 +219,11 @@ def layered_series(x: jax.Array, m: jax.Array, n_max: int):
     sides = (d1_in[-1], host.d1, e[-1])
 
     def coefficient(h, num):
-        # h = H^a/m_L or m_L H^b and num = h - D1(x), from _contrast.
-        a = ratio * num / (h - host.d3)
-        absorbed = -jnp.imag(h) * inv_zeta_sq / special.abs_squared(h - host.d3)
+        # h = H^a/m_L or m_L H^b and num = h - D1(x), from _contrast. 1/(h - D3) first: for
+        # tiny x |h - D3|^2 ~ 1/x^2, whose square in d(1/|h - D3|^2) overflows float32.
+        inv_den = 1 / (h - host.d3)
+        a = ratio * num * inv_den
+        absorbed = -jnp.imag(h) * inv_zeta_sq * special.abs_squared(inv_den)
         # Exactly zero for lossless layers (Im h is rounding noise there), derivative kept.
         absorbed = absorbed - jnp.where(lossless, lax.stop_gradient(absorbed), 0)
         return a, absorbed

@@ -193,6 +193,20 @@ def _reference_order_sums(a, b, absorption_a, absorption_b) -> jax.Array:
     return jnp.sum(terms, axis=-2)
 
 
+@jax.custom_jvp
+def _quotient(a: jax.Array, b: jax.Array) -> jax.Array:
+    """a / b with the derivative (da - (a/b) db) / b, which never forms b^2: for a float32
+    sphere with x = 1e-5, Q_sca ~ 1e-20 and its square underflows (0 / 0 in d(a/b))."""
+    return a / b
+
+
+@_quotient.defjvp
+def _quotient_jvp(primals, tangents):
+    (a, b), (da, db) = primals, tangents
+    q = _quotient(a, b)
+    return q, (da - q * db) / b
+
+
 def _from_order_sums(sums: jax.Array, x_outer: jax.Array) -> Efficiencies:
     sums = jnp.moveaxis(sums, -1, 0)
     inv_x2 = 1 / x_outer**2
@@ -202,7 +216,7 @@ def _from_order_sums(sums: jax.Array, x_outer: jax.Array) -> Efficiencies:
     q_fwd = (sums[4] ** 2 + sums[5] ** 2) * inv_x2
     g_q_sca = 4 * sums[6] * inv_x2
     scatters = q_sca > 0
-    g = jnp.where(scatters, g_q_sca / jnp.where(scatters, q_sca, 1), 0)
+    g = jnp.where(scatters, _quotient(g_q_sca, jnp.where(scatters, q_sca, 1)), 0)
     return Efficiencies(q_ext=q_ext, q_sca=q_sca, q_abs=q_abs, q_back=q_back, q_fwd=q_fwd, g=g,
                         q_pr=q_ext - g_q_sca)
 
@@ -212,9 +226,14 @@ def _efficiencies(s: MieSeries) -> Efficiencies:
     # On the CPU, XLA makes about 25 passes over the coefficients for these sums; the native
     # kernel makes one (jaxmie._native).
     args = (s.a, s.b, s.absorption_a, s.absorption_b)
-    sums = (_native.order_sums(*args, _reference_order_sums) if _native.supports_order_sums(s.a)
-            else _reference_order_sums(*args))
-    return _from_order_sums(sums, s.x)
+    if _native.supports_order_sums(s.a):
+        return _from_order_sums(_native.order_sums(*args, _reference_order_sums), s.x)
+    # In JAX the coefficients are scaled by 1/x first: |a_1|^2 ~ x^6 is subnormal in float32
+    # for x < 5e-7 (flushed to zero), while Q_sca ~ |a_1 / x|^2 is not.
+    inv_x = (1 / s.x)[..., None]
+    inv_x2 = inv_x * inv_x
+    scaled = (s.a * inv_x, s.b * inv_x, s.absorption_a * inv_x2, s.absorption_b * inv_x2)
+    return _from_order_sums(_reference_order_sums(*scaled), jnp.ones_like(s.x))
 
 
 @functools.partial(jax.jit, static_argnames=("n_max",))

@@ -90,6 +90,9 @@ class Multilayer:
     def __post_init__(self):
         counts = {_layer_count(self.radii), _layer_count(self.n)}
         counts.discard(None)
+        if 0 in counts:
+            raise ValueError(
+                f"Multilayer needs at least one layer; got radii={self.radii!r}, n={self.n!r}")
         if len(counts) > 1:
             raise ValueError(
                 f"Multilayer: radii has {_layer_count(self.radii)} layers but n has "

@@ -272,7 +272,7 @@ def log_derivative_difference(z1: jax.Array, dz: jax.Array, n_max: int):
 
     Derivatives from the Riccati equation, in the form without cancellation:
     dE = D'(z2) d(dz) + [D'(z2) - D'(z1)] dz1 with
-    D'(z2) - D'(z1) = -n(n+1) dz (z1 + z2) / (z1 z2)^2 - E (D1(z1) + D1(z2)).
+    D'(z2) - D'(z1) = -n(n+1) w (1/z1 + 1/z2) - E (D1(z1) + D1(z2)), w = dz / (z1 z2).
     """
     return _log_derivative_difference(z1, dz, n_max)
 
@@ -284,7 +284,10 @@ def _log_derivative_difference_jvp(n_max, primals, tangents):
     z2 = z1 + dz
     n = jnp.arange(1, n_max + 1).astype(jnp.real(z1).dtype)
     slope2 = _riccati_slope(n, z2, d2)
-    gap = -n * (n + 1) * dz * (z1 + z2) / (z1 * z2) ** 2 - e * (d1 + d2)
+    # n(n+1) (1/z2^2 - 1/z1^2) as -n(n+1) w (1/z1 + 1/z2), w = dz / (z1 z2): (z1 z2)^2
+    # itself underflows in float32 for |z| < 1e-10
+    inv_z1, inv_z2 = 1 / z1, 1 / z2
+    gap = -n * (n + 1) * (dz * inv_z1 * inv_z2) * (inv_z1 + inv_z2) - e * (d1 + d2)
     de = slope2 * t_dz + gap * t1
     return (e, d1, d2), (de, _riccati_slope(n, z1, d1) * t1, slope2 * (t1 + t_dz))
 

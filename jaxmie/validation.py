@@ -239,7 +239,31 @@ def check_particle(particle: Any, wavelength: Any, n_env: Any) -> float | None:
                  ">= 0 (radii must not decrease outwards)")
     for name, index in zip(fields.index_names, fields.indices):
         _check_layer_index(name, index, wavelength)
+    _check_float32_range(fields, wavelength, n_env)
     return _largest_size_parameter(fields.radii[-1], wavelength, n_env)
+
+
+# Below this outer size parameter the terms of the series (~x^3) underflow float32: Q_abs
+# and its derivatives are right down to 1e-12 (Q_sca ~ x^4 leaves float32's range below
+# x ~ 1e-9 and is 0 there), and overflowing intermediates (1/x^2) follow further down.
+FLOAT32_MIN_SIZE = 1e-12
+
+
+def _check_float32_range(fields: ParticleFields, wavelength: Any, n_env: Any) -> None:
+    """ValueError for float32 inputs whose concrete outer size parameter float32 cannot
+    carry (FLOAT32_MIN_SIZE): an answer of 0 or NaN would be silently wrong."""
+    values = [v for v in (*fields.radii, *fields.indices, wavelength) if not callable(v)]
+    if jnp.result_type(*values) not in (jnp.float32, jnp.complex64):
+        return
+    concrete = [concrete_value(v) for v in (fields.radii[-1], wavelength, n_env)]
+    if any(v is None for v in concrete) or concrete[0].size == 0 or concrete[1].size == 0:
+        return
+    r, wl, n = concrete
+    x_min = 2 * math.pi * float(np.min(n)) * float(np.min(r)) / float(np.max(wl))
+    if x_min < FLOAT32_MIN_SIZE:
+        raise ValueError(
+            f"float32 cannot carry the Mie series of a particle with outer size parameter "
+            f"{x_min:.3g} (< {FLOAT32_MIN_SIZE:g}: its terms underflow); use float64 inputs")
 
 
 def _all_numbers_valid(fields: ParticleFields, wavelength: Any, n_env: Any) -> float | None:

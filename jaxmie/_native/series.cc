@@ -475,7 +475,7 @@ struct Lifted {
 
 // E_n = D1_n(z1 + dz) - D1_n(z1) (d1_difference) as a number of type T, with the tangents of
 // special.log_derivative_difference's rule: dE = D'(z2) d(dz) + [D'(z2) - D'(z1)] dz1,
-// D'(z2) - D'(z1) = -n(n+1) dz (z1 + z2) / (z1 z2)^2 - E (D1(z1) + D1(z2)); d1, d2 are
+// D'(z2) - D'(z1) = -n(n+1) w (1/z1 + 1/z2) - E (D1(z1) + D1(z2)), w = dz / (z1 z2); d1, d2 are
 // D1_n(z1), D1_n(z2) and n counts from 1.
 template <int W>
 INLINE V<W> lift_difference(const V<W>& e, const V<W>&, const V<W>&, const V<W>&,
@@ -485,10 +485,10 @@ INLINE V<W> lift_difference(const V<W>& e, const V<W>&, const V<W>&, const V<W>&
 template <int W, int K>
 INLINE D<W, K> lift_difference(const V<W>& e, const V<W>& d1, const V<W>& d2,
                                const D<W, K>& z1, const D<W, K>& dz, int n) {
-  const V<W> z2 = z1.v + dz.v, inv2 = inv(z2), p = inv(z1.v) * inv2;
+  const V<W> z2 = z1.v + dz.v, inv1 = inv(z1.v), inv2 = inv(z2);
   const double nn = double(n) * double(n + 1);
   const V<W> slope2 = nn * (inv2 * inv2) - splat<W>(1, 0) - d2 * d2;
-  const V<W> gap = (-nn) * (dz.v * (z1.v + z2) * (p * p)) - e * (d1 + d2);
+  const V<W> gap = (-nn) * ((dz.v * inv1 * inv2) * (inv1 + inv2)) - e * (d1 + d2);
   D<W, K> c;
   c.v = e;
   for (int k = 0; k < K; ++k) c.d[k] = slope2 * dz.d[k] + gap * z1.d[k];

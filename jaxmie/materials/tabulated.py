@@ -141,7 +141,7 @@ def tabulated(wavelength: Any, n: Any, k: Any = None, *, name: str = "tabulated"
         a `Tabulated` material valid on [wavelength[0], wavelength[-1]].
 
     Raises:
-        ValueError: on a malformed table (lengths, order, non-finite values, k < 0).
+        ValueError: on a malformed table (lengths, order, non-finite values, n < 0, k < 0).
     """
     x = _column(wavelength, "wavelength", name, None)
     if x.shape[0] < 2:
@@ -162,6 +162,11 @@ def tabulated(wavelength: Any, n: Any, k: Any = None, *, name: str = "tabulated"
         n_array, k = n_array.real, n_array.imag
     n_values = _column(n_array, "n", name, x.shape[0])
     k_values = (np.zeros_like(x) if k is None else _column(k, "k", name, x.shape[0]))
+    if np.any(n_values < 0):
+        i = int(np.argmax(n_values < 0))
+        raise ValueError(
+            f"{name}: n must be >= 0 (a passive medium has Re n >= 0; a negative n describes "
+            f"the gain medium n*); got n = {n_values[i]:g} at {x[i]:g} nm")
     if np.any(k_values < 0):
         if negative_k == "clip":
             k_values = np.maximum(k_values, 0.0)
