@@ -63,24 +63,27 @@ class Quadrature:
     """Accuracy control of distribution averages (static: it fixes shapes).
 
     Attributes:
-        nodes: number of radii evaluated; rounded up to a multiple of ``order``.
-        order: Gauss-Legendre points per panel. Panels of equal width cover the range, so
-            the Mie ripple structure is resolved evenly across it.
+        nodes: None (the default) for the adaptive rule: the averaging function finds
+            panels that converge its own integrand to its ``rtol`` (see `adaptive_breaks`).
+            An integer gives that many radii in panels of equal width (rounded up to a
+            multiple of ``order``), with no error control.
+        order: Gauss-Legendre points per panel.
         tail: fraction of the particles left out beyond the truncated range (bound, split
             between the two tails). The upper end is set by the volume-weighted (r^3)
             distribution, so that cross sections (~ r^2) and volumes converge as well as
             number averages. The result is the average over the truncated, renormalised
             distribution.
+        fixed_nodes: see Gradients below.
+        breaks: panel edges as fractions of the truncated range, increasing from 0 to 1
+            (what the adaptive rule returns; give it to reuse a rule under jit).
 
-    The nodes must resolve the Mie ripple and interference structure of the integrand at
-    the largest size parameter x_max in the range. Measured for m = 1.5 + 0.01i, x_max ~ 20,
-    on the log-normal, gamma and modified-gamma cases of tests/test_ensemble.py: relative
-    error in <C_ext> 5e-6 to 2e-4 with 128 nodes, 4e-8 to 7e-6 with 256, 1e-10 to 7e-9
-    with 512 (the gamma, whose long small-radius tail spreads the nodes, is the worst).
-    Roughly, keep the spacing in size parameter at the large end,
-    x_max * (range of ln r) / nodes, below ~0.1.
-    Weakly absorbing particles have sharper ripples and need more. Double ``nodes`` and
-    compare to check a result.
+    Why adaptive: the integrands of Mie averages carry resonances (ripple structure) whose
+    width shrinks with the absorption. With panels of equal width, <C_ext> of a lossless
+    sphere (m = 1.5, x ~ 36, sigma = 0.05) converges only like 1/nodes (5e-5 with 4,096
+    nodes, 3e-6 with 65,536), because each resonance narrower than the node spacing is
+    sampled at random. The adaptive rule bisects the panels where a 16-point Gauss rule and
+    the two 16-point rules of its halves disagree, until the sum of those disagreements is
+    below rtol of every average, so the nodes gather at the resonances.
 
     Gradients (``fixed_nodes``): the nodes follow the distribution's parameters, but by
     default derivatives see them as fixed and differentiate the weights only, i.e. they
@@ -97,22 +100,70 @@ class Quadrature:
     differentiated as given.
     """
 
-    nodes: int = 256
+    nodes: int | None = None
     order: int = 16
     tail: float = 1e-12
     fixed_nodes: bool = True
+    breaks: tuple[float, ...] | None = None
+
+    def __post_init__(self):
+        if self.nodes is not None and (isinstance(self.nodes, bool) or
+                                       not isinstance(self.nodes, int) or self.nodes < 1):
+            raise ValueError(f"Quadrature.nodes must be None or an integer >= 1; got "
+                             f"{self.nodes!r}")
+        if not (isinstance(self.order, int) and self.order >= 1):
+            raise ValueError(f"Quadrature.order must be an integer >= 1; got {self.order!r}")
+        if not 0 < self.tail < 1:
+            raise ValueError(f"Quadrature.tail must be in (0, 1); got {self.tail!r}")
+        if self.breaks is not None:
+            edges = np.asarray(self.breaks, float)
+            if (edges.ndim != 1 or edges.size < 2 or edges[0] != 0 or edges[-1] != 1
+                    or np.any(np.diff(edges) <= 0)):
+                raise ValueError("Quadrature.breaks must increase from 0 to 1; got "
+                                 f"{tuple(edges[:5])}...")
+
+    @property
+    def adaptive(self) -> bool:
+        """Whether the rule is still to be found (nodes and breaks both None)."""
+        return self.nodes is None and self.breaks is None
 
     @property
     def panels(self) -> int:
+        """Number of panels of the rule."""
+        if self.breaks is not None:
+            return len(self.breaks) - 1
+        if self.nodes is None:
+            raise ValueError("an adaptive Quadrature has no panels until its rule is found")
         return -(-self.nodes // self.order)
 
+    def edges(self) -> np.ndarray:
+        """Panel edges in [0, 1], shape (panels + 1,)."""
+        if self.breaks is not None:
+            return np.asarray(self.breaks, float)
+        return np.linspace(0.0, 1.0, self.panels + 1)
 
-def _gauss_legendre(lo, hi, quad: Quadrature):
-    """Composite Gauss-Legendre nodes and weights on [lo, hi] (traced ends), shape (K,)."""
-    u, w = np.polynomial.legendre.leggauss(quad.order)
-    panels = quad.panels
-    offset = (np.arange(panels)[:, None] + (u[None, :] + 1) / 2).ravel() / panels  # in [0, 1]
-    weight = np.tile(w, panels) / (2 * panels)
+    def rule(self) -> tuple[np.ndarray, np.ndarray]:
+        """Nodes and weights of the composite rule on [0, 1], each shape (panels * order,)."""
+        if self.adaptive:
+            raise ValueError(
+                "Quadrature() is adaptive: its nodes are found by the averaging function "
+                "(mean_optics, decoupling, mie_decoupling) from concrete inputs. Under jit, "
+                "or to get nodes directly, give Quadrature(nodes=...) or the rule found "
+                "outside (e.g. jaxmie.ensemble.converged_quadrature)")
+        return _composite(self.edges(), self.order)
+
+
+def _composite(edges: np.ndarray, order: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Legendre with `order` points on every panel [edges[i], edges[i+1]]."""
+    u, w = np.polynomial.legendre.leggauss(order)
+    width = np.diff(edges)[:, None]
+    nodes = edges[:-1, None] + width * (u[None, :] + 1) / 2
+    return nodes.ravel(), (width * w[None, :] / 2).ravel()
+
+
+def _on_range(lo, hi, quadrature: Quadrature):
+    """The quadrature's composite rule mapped onto [lo, hi] (traced ends), shape (K,)."""
+    offset, weight = quadrature.rule()
     dtype = jnp.result_type(lo, hi, float)
     width = hi - lo
     return lo + width * jnp.asarray(offset, dtype), width * jnp.asarray(weight, dtype)
@@ -142,15 +193,52 @@ def _normal_quantile(tail: float) -> float:
 # ------------------------------------------------------------------------------------------
 
 
+#: The rule that `nodes` uses when none is given: 256 radii in equal panels (for moments and
+#: other smooth integrands; the averaging functions choose their own, see Quadrature).
+DEFAULT_NODES = Quadrature(nodes=256)
+
+
 class _Distribution:
-    """Shared methods; subclasses define moment(p) and nodes(quadrature)."""
+    """Shared methods; subclasses define moment(p), and _support and _log_density on the
+    integration variable t (ln r where _log_variable, else r)."""
+
+    _log_variable = True
+    #: Whether derivatives follow the nodes whatever Quadrature.fixed_nodes says.
+    _moving_nodes = False
+    #: Whether the distribution brings its own nodes (no quadrature to choose).
+    given_nodes = False
 
     def moment(self, p: float) -> jax.Array:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def nodes(self, quadrature: Quadrature = Quadrature()) -> tuple[jax.Array, jax.Array]:
-        """Quadrature radii (nm) and weights summing to 1, each of shape (K,)."""
-        raise NotImplementedError  # pragma: no cover
+    def _support(self, tail: float) -> tuple[jax.Array, jax.Array]:  # pragma: no cover
+        """(lo, hi) in t: the range holding all but `tail` of the relevant mass."""
+        raise NotImplementedError
+
+    def _log_density(self, t: jax.Array) -> jax.Array:  # pragma: no cover
+        """log of the density in t, up to a constant."""
+        raise NotImplementedError
+
+    def radius(self, t: jax.Array) -> jax.Array:
+        """The radius (nm) at integration variable t."""
+        return jnp.exp(t) if self._log_variable else t
+
+    def nodes(self, quadrature: Quadrature = DEFAULT_NODES) -> tuple[jax.Array, jax.Array]:
+        """Quadrature radii (nm) and weights summing to 1, each of shape (K,).
+
+        An adaptive Quadrature() has no nodes of its own (ValueError): pass its rule
+        (nodes or breaks), as the averaging functions do once they have found it.
+        """
+        t, w = _on_range(*self._support(quadrature.tail), quadrature)
+        if not self._moving_nodes:
+            t, w = _held(t, w, quadrature)
+        return self.radius(t), _normalised(self._log_density(t), w)
+
+    def radius_range(self, quadrature: Quadrature = DEFAULT_NODES) -> tuple[jax.Array,
+                                                                             jax.Array]:
+        """The smallest and largest radius (nm) that any rule with this tail evaluates."""
+        lo, hi = self._support(quadrature.tail)
+        return self.radius(lo), self.radius(hi)
 
     #: (field, predicate on a NumPy value, rule) for the concrete-input checks
     _rules: tuple = ()
@@ -214,14 +302,15 @@ class LogNormal(_Distribution):
     def moment(self, p):
         return self.median**p * jnp.exp(0.5 * (p * self.sigma) ** 2)
 
-    def nodes(self, quadrature=Quadrature()):
-        c = _normal_quantile(quadrature.tail)
+    def _support(self, tail):
+        c = _normal_quantile(tail)
         centre = jnp.log(self.median)
         # upper end: the r^3-weighted distribution, a log-normal centred 3 sigma^2 higher
-        upper = centre + (3 * self.sigma + c) * self.sigma
-        t, w = _held(*_gauss_legendre(centre - c * self.sigma, upper, quadrature), quadrature)
-        z = (t - centre) / self.sigma
-        return jnp.exp(t), _normalised(-0.5 * z * z, w)
+        return centre - c * self.sigma, centre + (3 * self.sigma + c) * self.sigma
+
+    def _log_density(self, t):
+        z = (t - jnp.log(self.median)) / self.sigma
+        return -0.5 * z * z
 
 
 @jax.tree_util.register_dataclass
@@ -245,14 +334,17 @@ class Normal(_Distribution):
         return {1: mu, 2: mu**2 + s2, 3: mu**3 + 3 * mu * s2,
                 4: mu**4 + 6 * mu**2 * s2 + 3 * s2**2}[p]
 
-    def nodes(self, quadrature=Quadrature()):
-        c = _normal_quantile(quadrature.tail)
+    _log_variable = False
+
+    def _support(self, tail):
+        c = _normal_quantile(tail)
         lo = jnp.maximum(self.mean_radius - c * self.std, 1e-6 * self.mean_radius)
         # upper end: the r^3-weighted density peaks ~3 std^2/mean higher
-        upper = self.mean_radius + c * self.std + 3 * self.std**2 / self.mean_radius
-        r, w = _held(*_gauss_legendre(lo, upper, quadrature), quadrature)
+        return lo, self.mean_radius + c * self.std + 3 * self.std**2 / self.mean_radius
+
+    def _log_density(self, r):
         z = (r - self.mean_radius) / self.std
-        return r, _normalised(-0.5 * z * z, w)
+        return -0.5 * z * z
 
 
 @jax.tree_util.register_dataclass
@@ -274,9 +366,14 @@ class Uniform(_Distribution):
     def moment(self, p):
         return (self.high ** (p + 1) - self.low ** (p + 1)) / ((p + 1) * (self.high - self.low))
 
-    def nodes(self, quadrature=Quadrature()):
-        r, w = _gauss_legendre(self.low, self.high, quadrature)
-        return r, w / jnp.sum(w)
+    _log_variable = False
+    _moving_nodes = True
+
+    def _support(self, tail):
+        return jnp.asarray(self.low), jnp.asarray(self.high)
+
+    def _log_density(self, r):
+        return jnp.zeros_like(r)
 
 
 def _wilson_hilferty(k, z):
@@ -285,8 +382,8 @@ def _wilson_hilferty(k, z):
     return k * jnp.maximum(base, 0.0) ** 3
 
 
-def _generalised_gamma_nodes(k, scale, power, quadrature):
-    """Nodes of n(r) ~ r^(k power - 1) exp(-(r/scale)^power), in ln r.
+def _generalised_gamma_support(k, scale, power, tail):
+    """(lo, hi) in ln r for n(r) ~ r^(k power - 1) exp(-(r/scale)^power).
 
     u = (r/scale)^power is Gamma(k, 1). The lower end is the larger of the rigorous bound
     P(u < u_lo) <= u_lo^k / Gamma(k + 1) and the Wilson-Hilferty quantile; the upper end,
@@ -295,18 +392,21 @@ def _generalised_gamma_nodes(k, scale, power, quadrature):
     at most tail / 2 (Wilson-Hilferty errs on the wide side at these deep tails: checked
     against scipy's gamma quantiles for 0.3 <= k <= 1000).
     """
-    half = quadrature.tail / 2
+    half = tail / 2
     t = math.log(1 / half)
-    z = _normal_quantile(quadrature.tail)
+    z = _normal_quantile(tail)
     log_u_lo = jnp.maximum((math.log(half) + gammaln(k + 1)) / k,
                            jnp.log(jnp.maximum(_wilson_hilferty(k, -z), 1e-300)))
     k3 = k + 3 / power
     log_u_hi = jnp.log(jnp.minimum(k3 + jnp.sqrt(2 * k3 * t) + t, _wilson_hilferty(k3, z)))
     log_scale = jnp.log(scale)
-    s, w = _held(*_gauss_legendre(log_u_lo / power + log_scale, log_u_hi / power + log_scale,
-                                  quadrature), quadrature)
-    log_u = power * (s - log_scale)
-    return jnp.exp(s), _normalised(k * log_u - jnp.exp(log_u), w)
+    return log_u_lo / power + log_scale, log_u_hi / power + log_scale
+
+
+def _generalised_gamma_log_density(k, scale, power, s):
+    """log n in ln r, up to a constant: k u - e^u with u = power (ln r - ln scale)."""
+    log_u = power * (s - jnp.log(scale))
+    return k * log_u - jnp.exp(log_u)
 
 
 @jax.tree_util.register_dataclass
@@ -353,8 +453,11 @@ class Gamma(_Distribution):
         k = self.shape
         return self.scale**p * jnp.exp(gammaln(k + p) - gammaln(k))
 
-    def nodes(self, quadrature=Quadrature()):
-        return _generalised_gamma_nodes(self.shape, self.scale, 1.0, quadrature)
+    def _support(self, tail):
+        return _generalised_gamma_support(self.shape, self.scale, 1.0, tail)
+
+    def _log_density(self, t):
+        return _generalised_gamma_log_density(self.shape, self.scale, 1.0, t)
 
 
 @jax.tree_util.register_dataclass
@@ -391,8 +494,11 @@ class ModifiedGamma(_Distribution):
         k = self._k
         return self._scale**p * jnp.exp(gammaln(k + p / self.gamma) - gammaln(k))
 
-    def nodes(self, quadrature=Quadrature()):
-        return _generalised_gamma_nodes(self._k, self._scale, self.gamma, quadrature)
+    def _support(self, tail):
+        return _generalised_gamma_support(self._k, self._scale, self.gamma, tail)
+
+    def _log_density(self, t):
+        return _generalised_gamma_log_density(self._k, self._scale, self.gamma, t)
 
 
 @jax.tree_util.register_dataclass
@@ -419,8 +525,135 @@ class Weighted(_Distribution):
     def moment(self, p):
         return jnp.sum(self._w() * jnp.asarray(self.radii) ** p)
 
-    def nodes(self, quadrature=Quadrature()):
+    given_nodes = True
+
+    def nodes(self, quadrature=DEFAULT_NODES):
         return jnp.asarray(self.radii), self._w()
+
+    def radius_range(self, quadrature=DEFAULT_NODES):
+        radii = jnp.asarray(self.radii)
+        return jnp.min(radii), jnp.max(radii)
 
 
 Distribution = LogNormal | Normal | Uniform | Gamma | ModifiedGamma | Weighted
+
+
+# ------------------------------------------------------------------------------------------
+# Adaptive rule
+# ------------------------------------------------------------------------------------------
+
+#: Radii evaluated at most while searching for an adaptive rule (the search warns and
+#: returns its best rule beyond this).
+MAX_ADAPTIVE_NODES = 1 << 19
+
+
+def concrete_distribution(dist: Any, what: str, *others: Any) -> Any:
+    """The distribution with its parameters as concrete arrays (primal values under eager
+    jax.grad); ValueError naming `what` when they, or any of `others` (wavelengths, host
+    index), are traced."""
+    leaves, treedef = jax.tree_util.tree_flatten(dist)
+    values = [concrete_value(leaf) for leaf in leaves]
+    if any(v is None for v in values + [concrete_value(o) for o in others]):
+        raise ValueError(
+            f"{what} with the default adaptive Quadrature() needs concrete distribution "
+            "parameters and wavelengths, but they are traced (inside jit or vmap). Find the "
+            "rule outside the transformation and pass it: quadrature="
+            "jaxmie.ensemble.converged_quadrature(...) (or Quadrature(nodes=...) for a "
+            "fixed rule without error control)")
+    return jax.tree_util.tree_unflatten(treedef, [jnp.asarray(v) for v in values])
+
+
+def adaptive_breaks(dist: Any, integrand, scale, *, rtol: float, quadrature: Quadrature,
+                    start_panels: int, max_nodes: int = MAX_ADAPTIVE_NODES
+                    ) -> tuple[Quadrature, np.ndarray]:
+    """Panels that converge the averages of `integrand` over `dist` to rtol.
+
+    Each panel of the range (in the distribution's variable, ln r or r) is integrated with
+    an `order`-point Gauss-Legendre rule and with the same rule on each of its halves; the
+    difference estimates the coarse rule's error there. While the estimates summed over
+    the panels exceed rtol of any average, the panels with the largest estimates are
+    bisected (their halves are already evaluated). The rule returned is the fine one (every
+    final panel split in two), so the error estimate is that of the coarser rule: an upper
+    bound in practice (the fine rule converges far faster than the coarse).
+
+    Args:
+        dist: a distribution with concrete parameters (see concrete_distribution).
+        integrand: maps radii (K,) in nm (NumPy) to the per-particle values (K, C).
+        scale: maps the C averages to C positive scales: the error of average c is
+            measured against scale[c] (e.g. |<C_ext>| for <C_ext> and <C_abs>).
+        rtol: target relative error.
+        quadrature: order and tail of the rule (its nodes and breaks are ignored).
+        start_panels: panels of equal width to start from.
+        max_nodes: a budget on the radii evaluated.
+
+    Returns:
+        (Quadrature with the fine rule's breaks, error estimate per average (C,)).
+    """
+    order = quadrature.order
+    lo, hi = (float(v) for v in dist._support(quadrature.tail))
+    u, w = np.polynomial.legendre.leggauss(order)
+    u, w = (u + 1) / 2, w / 2
+
+    def integrate(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Integrals over the panels [a_i, b_i] of [0, 1] (unnormalised), shape (P, C + 1):
+        the density itself last, so that the normalisation converges too."""
+        offsets = a[:, None] + (b - a)[:, None] * u[None, :]
+        t = lo + (hi - lo) * offsets.ravel()
+        log_density = np.asarray(dist._log_density(jnp.asarray(t)))
+        density = np.exp(log_density - shift)
+        values = np.asarray(integrand(np.asarray(dist.radius(jnp.asarray(t)))))
+        values = np.concatenate([values.reshape(t.size, -1), np.ones((t.size, 1))], axis=1)
+        weights = ((b - a)[:, None] * w[None, :]).ravel() * (hi - lo) * density
+        return (weights[:, None] * values).reshape(a.size, order, -1).sum(axis=1)
+
+    t_probe = lo + (hi - lo) * np.linspace(0, 1, 257)
+    shift = float(np.max(np.asarray(dist._log_density(jnp.asarray(t_probe)))))
+    left = np.linspace(0.0, 1.0, start_panels + 1)
+    a, b = left[:-1], left[1:]
+    mid = (a + b) / 2
+    evaluated = 3 * a.size * order
+    whole = integrate(a, b)
+    halves = integrate(np.concatenate([a, mid]), np.concatenate([mid, b]))
+    low_half, high_half = halves[:a.size], halves[a.size:]
+    while True:
+        fine = low_half + high_half
+        totals = fine.sum(axis=0)
+        scales = np.maximum(np.concatenate([np.asarray(scale(totals[:-1]), float),
+                                            [abs(totals[-1])]]), np.finfo(float).tiny)
+        panel_error = np.abs(whole - fine) / scales  # (P, C + 1)
+        estimate = panel_error.sum(axis=0)
+        if np.max(estimate) <= rtol:
+            break
+        # Bisect the worst panels until the others' errors fit in a quarter of rtol.
+        badness = panel_error.max(axis=1)
+        order_by = np.argsort(badness)[::-1]
+        rest = np.cumsum(badness[order_by][::-1])[::-1]  # sum from position i on
+        count = int(np.argmax(np.append(rest, 0.0) <= rtol / 4))
+        split = np.zeros(a.size, bool)
+        split[order_by[:max(count, 1)]] = True
+        new = 4 * int(split.sum()) * order
+        if evaluated + new > max_nodes:
+            import warnings
+
+            warnings.warn(
+                f"adaptive quadrature stopped at its budget of {max_nodes} radii with an "
+                f"estimated relative error {np.max(estimate):.2g} > rtol = {rtol:g}; the "
+                "result carries that estimate", RuntimeWarning, stacklevel=3)
+            break
+        evaluated += new
+        sa, sb, sm = a[split], b[split], mid[split]
+        quarter_lo, quarter_hi = (sa + sm) / 2, (sm + sb) / 2
+        q = integrate(np.concatenate([sa, quarter_lo, sm, quarter_hi]),
+                      np.concatenate([quarter_lo, sm, quarter_hi, sb]))
+        n = sa.size
+        keep = ~split
+        a = np.concatenate([a[keep], sa, sm])
+        b = np.concatenate([b[keep], sm, sb])
+        whole = np.concatenate([whole[keep], low_half[split], high_half[split]])
+        low_half = np.concatenate([low_half[keep], q[:n], q[2 * n:3 * n]])
+        high_half = np.concatenate([high_half[keep], q[n:2 * n], q[3 * n:]])
+        mid = (a + b) / 2
+    edges = np.unique(np.concatenate([a, b, mid]))
+    edges[0], edges[-1] = 0.0, 1.0
+    rule = dataclasses.replace(quadrature, nodes=None, breaks=tuple(float(e) for e in edges))
+    return rule, estimate[:-1]

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 from collections.abc import Callable
 
 import jax
@@ -48,6 +49,7 @@ from .distributions import Normal as Normal
 from .distributions import Quadrature as Quadrature
 from .distributions import Uniform as Uniform
 from .distributions import Weighted as Weighted
+from .distributions import adaptive_breaks, concrete_distribution
 from .observables import Efficiencies, MuellerMatrix, cross_sections, efficiencies, mueller_matrix
 from .particles import Particle, Sphere, layer_radii
 from .validation import check_particle, concrete_value
@@ -62,6 +64,7 @@ __all__ = [
     "Quadrature",
     "Uniform",
     "Weighted",
+    "converged_quadrature",
     "ensemble_n_max",
     "mean_optics",
     "pair_efficiencies",
@@ -106,6 +109,7 @@ class EnsembleOptics:
     ext_per_volume: jax.Array
     mueller: MuellerMatrix | None = None
     phase: jax.Array | None = None
+    error: jax.Array | None = None
 
     def mass_extinction(self, density):
         """Mass extinction coefficient in m^2/g for a particle density in g/cm^3.
@@ -117,16 +121,16 @@ class EnsembleOptics:
 
 def ensemble_n_max(dist, wavelength, n_env=1.0, *, particle: Callable | None = None,
                    quadrature: Quadrature = Quadrature()) -> int:
-    """Static n_max for `mean_optics` under jit: jaxmie.n_max_for at the largest node.
+    """Static n_max for `mean_optics` under jit: jaxmie.n_max_for at the largest radius.
 
     Needs concrete distribution parameters and wavelengths. Under jit, call it outside with
     the largest parameters the optimisation will reach (n_max is rounded up in steps of 8,
     and an over-provisioned n_max is safe).
     """
-    radii, _ = dist.nodes(quadrature)
+    r_max = dist.radius_range(quadrature)[1]
     if particle is not None:
-        radii = layer_radii(particle(radii))[..., -1]
-    r_max, wl = concrete_value(jnp.max(radii)), concrete_value(jnp.asarray(wavelength))
+        r_max = layer_radii(particle(jnp.reshape(r_max, (1,))))[..., -1]
+    r_max, wl = concrete_value(jnp.max(r_max)), concrete_value(jnp.asarray(wavelength))
     if r_max is None or wl is None:
         raise ValueError(
             "n_max=None needs concrete distribution parameters and wavelengths, but they are "
@@ -141,15 +145,21 @@ def _average(weights, field):
     return jnp.tensordot(weights.astype(field.dtype), field, axes=(0, 0))
 
 
+#: The per-particle quantities behind EnsembleOptics, in the order of their averages.
+_SUMS = ("c_ext", "c_sca", "c_abs", "c_back", "g_c_sca", "area", "volume")
+_ANGULAR = ("s11", "s12", "s33", "s34")
+
+
 def mean_optics(dist, n=None, wavelength=550.0, theta=None, n_env=1.0, *,
                 particle: Callable[[jax.Array], Particle] | None = None,
-                quadrature: Quadrature = Quadrature(), n_max: int | None = None
-                ) -> EnsembleOptics:
+                quadrature: Quadrature = Quadrature(), n_max: int | None = None,
+                rtol: float = 1e-6) -> EnsembleOptics:
     """Cross sections, efficiencies, albedo, g, Mueller matrix and phase function of an
-    ensemble, averaged over a size distribution by quadrature.
+    ensemble, averaged over a size distribution.
 
     Args:
-        dist: a size distribution (LogNormal, Gamma, ...); its parameters may be traced.
+        dist: a size distribution (LogNormal, Gamma, ...); its parameters may be traced
+            when the quadrature is explicit.
         n: complex index or material of homogeneous spheres (ignored when ``particle`` is
             given).
         wavelength: vacuum wavelengths in nm, shape W.
@@ -157,29 +167,132 @@ def mean_optics(dist, n=None, wavelength=550.0, theta=None, n_env=1.0, *,
         n_env: real host index.
         particle: optional callable mapping the outer radii (nm, shape (K,)) to a particle
             batch, e.g. ``lambda r: jaxmie.CoreShell(0.8 * r, r, n_core, n_shell)``.
-        quadrature: accuracy control (nodes, tail).
+        quadrature: the default Quadrature() is adaptive: panels are bisected where the
+            integrand needs them until every average is converged to ``rtol``
+            (distributions.adaptive_breaks), from concrete parameters and wavelengths;
+            under jit pass the rule found outside (`converged_quadrature`) or a fixed
+            Quadrature(nodes=...).
         n_max: static number of orders shared by every node. None uses jaxmie.n_max_for on
-            the largest radius in the quadrature at the shortest wavelength (concrete
+            the largest radius of the range at the shortest wavelength (concrete
             parameters only; under jit pass `ensemble_n_max`).
+        rtol: target relative error of the adaptive rule: of c_ext, c_sca, c_back and
+            <S11> (each against itself), c_abs (against c_ext), g (absolute), S12, S33, S34
+            (against S11), and the normalisation.
 
     Returns:
-        EnsembleOptics with fields of shape (*W) and, with theta, (*W, *T). dtype follows
-        the distribution parameters and wavelengths.
+        EnsembleOptics with fields of shape (*W) and, with theta, (*W, *T). With the
+        adaptive rule, ``error`` (shape (*W)) is its estimated relative error (the largest
+        over the averages at that wavelength, measured as for rtol); None otherwise. dtype
+        follows the distribution parameters and wavelengths.
 
     The wavelengths are processed in blocks with ``lax.map`` (about 4096 particle-wavelength
     pairs per block), so memory grows with the number of nodes, not with nodes x
     wavelengths. The computation is jitted; a new ``particle`` callable (e.g. a new lambda)
     compiles anew, so define it once.
     """
-    wavelength = jnp.asarray(wavelength)
-    if n_max is None:
-        n_max = ensemble_n_max(dist, wavelength, n_env, particle=particle,
-                               quadrature=quadrature)
     dist.check()
-    radii, _ = dist.nodes(quadrature)
-    if concrete_value(radii) is not None:  # eager call: check the inputs like jaxmie does
-        check_particle(_make(particle, n, radii), wavelength, n_env)
-    return _mean_optics(dist, n, wavelength, theta, n_env, particle, quadrature, int(n_max))
+    wavelength = jnp.asarray(wavelength)
+    if not quadrature.adaptive or dist.given_nodes:
+        if n_max is None:
+            n_max = ensemble_n_max(dist, wavelength, n_env, particle=particle,
+                                   quadrature=quadrature)
+        radii, _ = dist.nodes(quadrature)
+        if concrete_value(radii) is not None:  # eager call: check the inputs like jaxmie does
+            check_particle(_make(particle, n, radii), wavelength, n_env)
+        return _mean_optics(dist, n, wavelength, theta, n_env, particle, quadrature,
+                            int(n_max))
+    rule, error = _converge(dist, n, wavelength, theta, n_env, particle, quadrature, n_max,
+                            rtol)
+    if n_max is None:
+        n_max = ensemble_n_max(dist, wavelength, n_env, particle=particle, quadrature=rule)
+    out = _mean_optics(dist, n, wavelength, theta, n_env, particle, rule, int(n_max))
+    return dataclasses.replace(out, error=jnp.asarray(error, out.c_ext.dtype))
+
+
+def converged_quadrature(dist, n=None, wavelength=550.0, theta=None, n_env=1.0, *,
+                         particle: Callable[[jax.Array], Particle] | None = None,
+                         quadrature: Quadrature = Quadrature(), n_max: int | None = None,
+                         rtol: float = 1e-6) -> Quadrature:
+    """The adaptive rule that `mean_optics` would use for these inputs (concrete), for use
+    under jit: ``mean_optics(..., quadrature=converged_quadrature(...))``.
+
+    The rule is converged for these parameters; for an optimisation whose parameters move,
+    find it at representative ones (or at a few and pass the finest).
+    """
+    dist.check()
+    return _converge(dist, n, jnp.asarray(wavelength), theta, n_env, particle, quadrature,
+                     n_max, rtol)[0]
+
+
+def _start_panels(x_max: float, width: float) -> int:
+    """Panels of equal width to start the adaptive search: about 16 in size parameter per
+    panel at the large end of the range (width is the range in the integration variable,
+    relative: ln r for the logarithmic distributions); the search refines from there."""
+    return int(min(max(8, math.ceil(x_max * width / 16.0)), 1024))
+
+
+def _converge(dist, n, wavelength, theta, n_env, particle, quadrature, n_max, rtol):
+    """(adaptive rule, error estimate per wavelength (*W)) for mean_optics."""
+    primal = concrete_distribution(dist, "mean_optics", wavelength, n_env)
+    wl = np.asarray(concrete_value(wavelength), float).reshape(-1)
+    lo, hi = (float(v) for v in primal.radius_range(quadrature))
+    check_particle(_make(particle, n, jnp.asarray([lo, hi])), wavelength, n_env)
+    if n_max is None:
+        n_max = ensemble_n_max(primal, wl, n_env, particle=particle, quadrature=quadrature)
+    x_max = 2 * np.pi * float(n_env) * hi / float(np.min(wl))
+    width = math.log(hi / lo) if primal._log_variable else (hi - lo) / hi
+    angles = None if theta is None else np.asarray(theta, float).reshape(-1)
+    count = wl.size
+
+    def integrand(radii):
+        return _per_particle(n, radii, wl, angles, n_env, particle, int(n_max))
+
+    def scale(totals):
+        t = totals.reshape(-1, count)  # (components, W)
+        c_ext, c_sca = np.abs(t[0]), np.abs(t[1])
+        parts = [c_ext, c_sca, c_ext, np.abs(t[3]), c_sca, np.abs(t[5]), np.abs(t[6])]
+        if angles is not None:
+            s11 = np.abs(t[7:].reshape(4, -1, count)[0])  # (T, W)
+            parts += [s11.ravel()] * 4
+        return np.concatenate([np.ravel(v) for v in parts])
+
+    rule, estimate = adaptive_breaks(primal, integrand, scale, rtol=rtol, quadrature=quadrature,
+                                     start_panels=_start_panels(x_max, width))
+    per_wavelength = estimate.reshape(-1, count).max(axis=0)
+    return rule, per_wavelength.reshape(np.shape(wavelength))
+
+
+def _per_particle(n, radii, wavelength, angles, n_env, particle, n_max):
+    """The per-particle quantities averaged by mean_optics at radii (K,) (NumPy) and every
+    wavelength (W,): (K, 7 W [+ 4 T W]) in the order _SUMS [, S11, S12, S33, S34]."""
+    chunk = max(1, _default_chunk() // max(wavelength.size, 1))
+    rows = []
+    for start in range(0, radii.size, chunk):
+        r = radii[start:start + chunk]
+        padded = np.concatenate([r, np.full(_bucket(r.size) - r.size, r[-1])])
+        rows.append(np.asarray(_pair_quantities(
+            n, jnp.asarray(padded), jnp.asarray(wavelength),
+            None if angles is None else jnp.asarray(angles), n_env, particle, n_max))[:r.size])
+    return np.concatenate(rows)
+
+
+def _bucket(size: int) -> int:
+    """Padded batch size for the adaptive search: the next power of two, at least 256."""
+    return max(256, 1 << (size - 1).bit_length())
+
+
+@functools.partial(jax.jit, static_argnames=("particle", "n_max"))
+def _pair_quantities(n, radii, wavelength, theta, n_env, particle, n_max):
+    p = _make(particle, n, radii)  # batch (K,)
+    r_outer = layer_radii(p)[..., -1][:, None]
+    cs = cross_sections(p, wavelength, n_env, n_max)  # fields (K, W)
+    ones = jnp.ones_like(cs.c_ext)
+    fields = [cs.c_ext, cs.c_sca, cs.c_abs, cs.c_back, cs.g * cs.c_sca,
+              jnp.pi * r_outer**2 * ones, (4 / 3) * jnp.pi * r_outer**3 * ones]
+    if theta is not None:
+        mm = mueller_matrix(p, wavelength, theta, n_env, n_max)  # (K, W, T)
+        fields += [jnp.moveaxis(getattr(mm, f), -1, 1) for f in _ANGULAR]  # (K, T, W)
+    return jnp.concatenate([f.reshape(radii.shape[0], -1) for f in fields], axis=1)
 
 
 def _make(particle, n, radii):

@@ -3,8 +3,9 @@
 tests/reference/defaults.npz (generate_defaults.py; provenance there) holds spheres with
 x = 30..2e4 and layered particles with x = 30..500 (dielectric, lossy, metallic, thin metal
 shells, metal cores, three layers), with q_back, q_fwd, g, S1/S2 at angles approaching pi,
-and the scattered near field at and beyond the outer surface, all from mpmath. Two kinds of
-check:
+and the scattered near field at and beyond the outer surface, all from mpmath; and
+tests/reference/ensembles.npz (generate_ensembles.py) size-distribution averages from
+scipy's adaptive quadrature of scattnlay's cross sections. Two kinds of check:
 
 - the truncation rules on the reference's own coefficients (no double-precision rounding
   involved): the series cut after jm.n_max_for(x) / jm.n_max_near_field(x) orders misses
@@ -22,6 +23,8 @@ import numpy as np
 import pytest
 
 import jaxmie as jm
+from jaxmie import ensemble as E
+from jaxmie import suspension as S
 
 REFERENCE = np.load(pathlib.Path(__file__).parent / "reference" / "defaults.npz")
 EPS = np.finfo(float).eps
@@ -107,3 +110,75 @@ def test_default_near_field_matches_reference(i):
     tol = 1e-14 + 2 * x * EPS * REFERENCE["field_scale"][i]
     assert np.all(abs(e - e_ref) < tol * scale)
     assert np.all(abs(h - h_ref) < tol * scale)
+
+
+# ------------------------------------------------------------------------------------------
+# Size-distribution averages with the default (adaptive) quadrature
+# ------------------------------------------------------------------------------------------
+
+ENSEMBLES = np.load(pathlib.Path(__file__).parent / "reference" / "ensembles.npz")
+
+
+def _distribution(family, params):
+    a, b = (float(v) for v in params)
+    return {"lognormal": lambda: E.LogNormal(median=a, sigma=b),
+            "gamma": lambda: E.Gamma(r_eff=a, v_eff=b),
+            "schulz": lambda: E.Gamma.schulz(a, b),
+            "normal": lambda: E.Normal(mean_radius=a, std=b)}[str(family)]()
+
+
+ENSEMBLE_SLOW = {"mineral dust", "wide gamma"}
+
+
+@pytest.mark.parametrize("i", [
+    pytest.param(i, marks=pytest.mark.slow) if str(k) in ENSEMBLE_SLOW else i
+    for i, k in enumerate(ENSEMBLES["kind"])], ids=[str(k) for k in ENSEMBLES["kind"]])
+def test_default_mean_optics_within_rtol_of_dense_reference(i):
+    """mean_optics with no quadrature argument against scipy's adaptive Gauss-Kronrod of
+    scattnlay's cross sections (generate_ensembles.py): every average within the default
+    rtol = 1e-6 (c_abs against c_ext, g absolute), and within the reported error estimate."""
+    ref = {k: ENSEMBLES[k][i] for k in ("c_ext", "c_sca", "c_abs", "c_back", "g", "area",
+                                         "volume", "s11")}
+    dist = _distribution(ENSEMBLES["family"][i], ENSEMBLES["params"][i])
+    theta = jnp.asarray(ENSEMBLES["theta"])
+    o = E.mean_optics(dist, complex(ENSEMBLES["m"][i]), float(ENSEMBLES["wavelength"][i]),
+                      theta, float(ENSEMBLES["n_env"][i]))
+    errors = {name: abs(float(getattr(o, name)) / ref[name] - 1)
+              for name in ("c_ext", "c_sca", "c_back", "area", "volume")
+              if np.isfinite(ref[name])}  # (c_back, s11: not for the nearly lossless cases)
+    errors["c_abs"] = abs(float(o.c_abs) - ref["c_abs"]) / ref["c_ext"]
+    errors["g"] = abs(float(o.g) - ref["g"])
+    if np.all(np.isfinite(ref["s11"])):
+        errors["s11"] = float(np.max(abs(np.asarray(o.mueller.s11) / ref["s11"] - 1)))
+    worst = max(errors.values())
+    assert worst < 1e-6, errors
+    assert worst < 2 * float(o.error) + 1e-12, (errors, float(o.error))
+
+
+@pytest.mark.parametrize("j", range(len(ENSEMBLES["rgd_family"])))
+def test_default_decoupling_within_rtol_of_dense_reference(j):
+    """decoupling with the default quadrature: <F^2>(q) / <V^2> and beta = <F>^2 / <F^2>
+    against the reference integrals, to 1e-6 (beta where <F>^2 is not a vanishing part of
+    <F^2>, i.e. against 1)."""
+    dist = _distribution(ENSEMBLES["rgd_family"][j], ENSEMBLES["rgd_params"][j])
+    q = ENSEMBLES["rgd_q"]
+    d = S.decoupling(jnp.asarray(q), dist, 0.2)
+    mean_f, mean_f2 = ENSEMBLES["rgd_mean_f"][j], ENSEMBLES["rgd_mean_f2"][j]
+    np.testing.assert_allclose(d.form, mean_f2 / ENSEMBLES["rgd_mean_v2"][j], rtol=1e-6)
+    assert np.max(abs(np.asarray(d.beta) - mean_f**2 / mean_f2)) < 1e-6
+
+
+@pytest.mark.parametrize("kind", ["TiO2 pigment", "latex"])
+def test_default_mie_decoupling_form_within_rtol_of_dense_reference(kind):
+    """mie_decoupling's form <S11>(theta) / <S11>(0) with the default quadrature against the
+    reference's <S11> (scattnlay amplitudes, scipy's adaptive quadrature), to 2e-6 (two
+    averages, each within rtol = 1e-6); the reported error covers it."""
+    i = [str(k) for k in ENSEMBLES["kind"]].index(kind)
+    dist = _distribution(ENSEMBLES["family"][i], ENSEMBLES["params"][i])
+    theta = ENSEMBLES["theta"][1:]  # 0 is the normalisation itself
+    d = S.mie_decoupling(dist, complex(ENSEMBLES["m"][i]), float(ENSEMBLES["wavelength"][i]),
+                         jnp.asarray(theta), 0.1, float(ENSEMBLES["n_env"][i]))
+    s11 = ENSEMBLES["s11"][i]
+    errors = abs(np.asarray(d.form) / (s11[1:] / s11[0]) - 1)
+    assert np.max(errors) < 2e-6, errors
+    assert np.all(errors < 2 * (np.asarray(d.error) + float(np.max(d.error))) + 1e-12)

@@ -226,18 +226,25 @@ def test_jit_and_wavelength_blocks_match_the_explicit_weighted_sum():
     wavelengths = jnp.linspace(450.0, 650.0, 37)
     n_max = E.ensemble_n_max(E.LogNormal(210.0, 0.26), wavelengths)
 
+    quad = E.Quadrature(nodes=256)
+
     @jax.jit
     def optics(median, sigma):
-        return E.mean_optics(E.LogNormal(median, sigma), M, wavelengths, n_max=n_max)
+        return E.mean_optics(E.LogNormal(median, sigma), M, wavelengths, n_max=n_max,
+                             quadrature=quad)
 
     got = optics(200.0, 0.25)
-    radii, weights = E.LogNormal(200.0, 0.25).nodes()
+    radii, weights = E.LogNormal(200.0, 0.25).nodes(quad)
     cs = jm.cross_sections(jm.Sphere(radius=radii, n=M), wavelengths, n_max=n_max)
     np.testing.assert_allclose(got.c_ext, weights @ cs.c_ext, rtol=1e-13)
     np.testing.assert_allclose(got.g, (weights @ (cs.g * cs.c_sca)) / (weights @ cs.c_sca),
                                rtol=1e-13)
-    with pytest.raises(ValueError, match="n_max"):
+    # the adaptive default cannot choose its rule under jit, and says what to pass
+    with pytest.raises(ValueError, match="converged_quadrature"):
         jax.jit(lambda m: E.mean_optics(E.LogNormal(m, 0.25), M, 550.0).c_ext)(200.0)
+    with pytest.raises(ValueError, match="n_max"):
+        jax.jit(lambda m: E.mean_optics(E.LogNormal(m, 0.25), M, 550.0,
+                                        quadrature=quad).c_ext)(200.0)
     # a batch of distributions through vmap equals one at a time
     medians = jnp.array([190.0, 200.0, 205.0])
     batched = jax.vmap(lambda m: optics(m, 0.25).c_ext)(medians)
