@@ -152,7 +152,11 @@ def test_default_mean_optics_within_rtol_of_dense_reference(i):
         errors["s11"] = float(np.max(abs(np.asarray(o.mueller.s11) / ref["s11"] - 1)))
     worst = max(errors.values())
     assert worst < 1e-6, errors
-    assert worst < 2 * float(o.error) + 1e-12, (errors, float(o.error))
+    # The estimate is checked down to the reference's own precision: scattnlay's c_back
+    # (an alternating series) carries ~1e-12 relative rounding, and the quadrature its
+    # ref_self_err.
+    floor = max(1e-11, 10 * float(ENSEMBLES["ref_self_err"][i]))
+    assert worst < 2 * float(o.error) + floor, (errors, float(o.error))
 
 
 @pytest.mark.parametrize("j", range(len(ENSEMBLES["rgd_family"])))

@@ -14,7 +14,7 @@ Size-distribution averages for tests/test_defaults.py, computed without jaxmie:
   its magnitude from a coarse first pass) and checked against a first integration at 1e-8;
   for the (nearly) lossless ones, whose resonances are narrower than quad_vec's error
   estimate can see (it stops 2.7e-5 off on the water cloud), a dense composite 16-point
-  Gauss-Legendre rule of 2^15 and of 2^17 equal panels with scattnlay's vectorised call.
+  Gauss-Legendre rule of 2^16 and of 2^18 equal panels with scattnlay's vectorised call.
   `ref_self_err` is the largest relative difference between the two integrations; a case
   is kept only if it is below 1e-7.
 
@@ -24,7 +24,7 @@ volume (n,), s11 (n, T) (<S11>, Bohren & Huffman units; c_back and s11 are NaN f
 nearly lossless cases, see OPTICS), ref_self_err (n,).
 Decoupling cases (prefix rgd_): rgd_params (k, 2) Schulz or log-normal, rgd_family,
 rgd_q (Q,), rgd_mean_f, rgd_mean_f2 (k, Q), rgd_mean_v2, rgd_mean_r (k,).
-About 20 minutes on 2 cores.
+About 25 minutes on 2 cores.
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def integrate(f, lo, hi, components, relative_to=None):
     return averages, float(self_err)
 
 
-DENSE_PANELS = (2**15, 2**17)
+DENSE_PANELS = (2**16, 2**18)
 
 
 def dense_case(case):
