@@ -1,10 +1,12 @@
 """Bundled datasets and refractiveindex.info formulas against independent references.
 
-The references here do not use jaxmie's reader: the bundled YAML files are parsed directly
-with PyYAML and NumPy, and the nine dispersion formulas are re-implemented in NumPy from
-their published definitions (refractiveindex.info, doc/Dispersion formulas.pdf; FORMAT.md).
+The references here do not use jaxmie's reader: the bundled files (refractiveindex.info's
+YAML converted to JSON by tools/bundle_materials.py) are parsed directly with json and
+NumPy, and the nine dispersion formulas are re-implemented in NumPy from their published
+definitions (refractiveindex.info, doc/Dispersion formulas.pdf; FORMAT.md).
 """
 
+import json
 import math
 from importlib import resources
 
@@ -15,12 +17,11 @@ jax.config.update("jax_enable_x64", True)
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-import yaml  # noqa: E402
 
 import jaxmie.materials as jm  # noqa: E402
 
 DATA = resources.files("jaxmie.materials") / "data"
-CATALOGUE = yaml.safe_load((DATA / "catalogue.yml").read_text(encoding="utf-8"))
+CATALOGUE = json.loads((DATA / "catalogue.json").read_text(encoding="utf-8"))
 ALL_DATASETS = [f"{m}/{d}" for m, e in CATALOGUE.items() for d in e["datasets"]]
 QUERY = 4096  # one query length for every dataset, so compiled code is shared
 
@@ -129,7 +130,7 @@ def test_published_values(name, wavelength, expected, tolerance):
 
 def _source_entries(dataset):
     material, name = dataset.split("/")
-    document = yaml.safe_load((DATA / material / f"{name}.yml").read_text(encoding="utf-8"))
+    document = json.loads((DATA / material / f"{name}.json").read_text(encoding="utf-8"))
     return document["DATA"]
 
 
@@ -189,8 +190,8 @@ def test_catalogue_is_complete_and_small():
     names = jm.list_materials()
     assert len(names) >= 40
     assert set(required) <= set(names)
-    files = {f"{d.name}/{f.name[:-4]}" for d in DATA.iterdir() if d.is_dir()
-             for f in d.iterdir() if f.name.endswith(".yml")}
+    files = {f"{d.name}/{f.name[:-5]}" for d in DATA.iterdir() if d.is_dir()
+             for f in d.iterdir() if f.name.endswith(".json")}
     assert files == set(ALL_DATASETS) == set(jm.list_materials(datasets=True))
     size = sum(f.stat().st_size for f in _walk(DATA))
     assert size < 3_000_000
