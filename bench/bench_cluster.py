@@ -89,7 +89,8 @@ def _worker(n: int, method: str, mode: str, budget_s: float) -> dict:
     import jax.numpy as jnp
 
     import jaxmie as jm
-    from jaxmie import cluster, special
+    from jaxmie import _special as special
+    from jaxmie import cluster
 
     n_core = complex(jm.materials.get("Si")(WAVELENGTH))
     n_shell = complex(jm.materials.get("Au")(WAVELENGTH))
@@ -138,7 +139,8 @@ def _run_point(n: int, method: str, mode: str, budget_s: float) -> dict | None:
         return None
     row = json.loads(out.stdout.strip().splitlines()[-1])
     print(f"  N={n:>5} {method:<5} {mode:<8} median {row['median_s']:9.4f} s (n={row['repeats']})"
-          f"  compile {row['lower_s']:.2f}+{row['compile_s']:.2f} s  first {row['first_call_s']:8.3f} s"
+          f"  compile {row['lower_s']:.2f}+{row['compile_s']:.2f} s  "
+          f"first {row['first_call_s']:8.3f} s"
           f"  peak RSS {row['peak_rss_mb']:6.0f} MB (before {row['rss_before_mb']:.0f})"
           f"  residual {row['residual']:.1e} converged {row['converged']}", flush=True)
     return row
@@ -162,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, ROOT)
     import jax
 
-    import jaxmie  # noqa: F401  (float64 on)
+
+    jax.config.update("jax_enable_x64", True)
 
     info = machine_info()
     info["loadavg_start"] = os.getloadavg()

@@ -34,11 +34,20 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-import common  # noqa: E402
-import peers  # noqa: E402
-from common import (Report, Timing, coreshell_pairs, coreshell_workload,  # noqa: E402
-                    max_rel_diff, max_rel_diff_grad, measure, measure_fast, measure_rounds,
-                    sphere_workload)
+import common
+import peers
+from common import (
+    Report,
+    Timing,
+    coreshell_pairs,
+    coreshell_workload,
+    max_rel_diff,
+    max_rel_diff_grad,
+    measure,
+    measure_fast,
+    measure_rounds,
+    sphere_workload,
+)
 
 Q_KEYS = ("q_ext", "q_sca", "q_abs")
 GRAD_NAMES = ("r_core", "r_shell", "Re n_core", "Im n_core", "Re n_shell", "Im n_shell")
@@ -258,11 +267,11 @@ class Bench:
             import jaxmie
 
             jaxmie_version = getattr(jaxmie, "__version__", "?")
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             jaxmie_version = f"import failed: {exc!r}"
         info = common.machine_info()
         info["jaxmie"] = jaxmie_version
-        info.update({k: v for k, v in self.have.items()})
+        info.update(self.have)
         if self.has_pmd:
             info.update(peers.torch_info())
             info["torch_threads"] = (f"{self.torch_threads} for PyMieDiff (torch default "
@@ -515,7 +524,7 @@ class Bench:
             if backend == "scipy":
                 caps[f"{name} forward"] = 1 if self.quick else 2
         timings = measure_rounds(fns, rounds=rounds, warmup=1, caps=caps,
-                                 warmups={k: 0 for k in first},
+                                 warmups=dict.fromkeys(first, 0),
                                  budget_s=30 if self.quick else 60)
         t_j = timings[j_batch]
         for name, t in timings.items():
@@ -630,7 +639,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         try:
             fn()
-        except Exception:  # noqa: BLE001 - report it and go on with the other sections
+        except Exception:
             failed.append(name)
             print(f"\n!! section {name} failed:\n{traceback.format_exc()}", flush=True)
     bench.rep.print_ratios()

@@ -17,11 +17,13 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import jax  # noqa: E402
-import numpy as np  # noqa: E402
-from common import fmt_time, machine_info, measure_fast  # noqa: E402
+import jax
+import numpy as np
+from common import fmt_time, machine_info, measure_fast
 
-import jaxmie as jm  # noqa: E402
+import jaxmie as jm
+
+jax.config.update("jax_enable_x64", True)
 
 
 def median(fn) -> float:

@@ -41,7 +41,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
-from common import machine_info, measure, sphere_workload  # noqa: E402
+from common import machine_info, measure, sphere_workload
 
 RESULTS = os.path.join(HERE, "results")
 
@@ -193,7 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, ROOT)
     import jax
 
-    import jaxmie  # noqa: F401  (float64 on)
+
+    jax.config.update("jax_enable_x64", True)
 
     info = machine_info()
     print(f"jax {info.get('jax')} on {info.get('jax_backend')}: {info.get('jax_devices')}")

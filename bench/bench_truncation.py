@@ -19,12 +19,14 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-from common import fmt_time, machine_info, measure  # noqa: E402
+import jax
+import jax.numpy as jnp
+import numpy as np
+from common import fmt_time, machine_info, measure
 
-import jaxmie as jm  # noqa: E402
+import jaxmie as jm
+
+jax.config.update("jax_enable_x64", True)
 
 WAVELENGTH = 2 * np.pi  # radii are size parameters
 THETA = jnp.linspace(0.0, np.pi, 181)
@@ -74,7 +76,7 @@ def main() -> None:
     for x in [s for s in sizes if s <= 1000]:
         p = jm.Sphere(radius=float(x), n=1.5 + 0.01j)
         points = jnp.asarray(1.2 * x * directions)
-        n_lr = jm.truncation.rounded(x + 11 * x ** (1 / 3) + 1)
+        n_lr = jm._truncation.rounded(x + 11 * x ** (1 / 3) + 1)
         n_d = jm.n_max_near_field(x)
         t_lr = timed(lambda: jm.fields(p, WAVELENGTH, points, n_max=n_lr))[0]
         t_d = timed(lambda: jm.fields(p, WAVELENGTH, points, n_max=n_d))[0]

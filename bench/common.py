@@ -7,6 +7,7 @@ return only once its result exists (JAX callables call ``jax.block_until_ready``
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -18,6 +19,9 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+
+# Benchmarks run in float64, the precision jaxmie is built for (also in their subprocesses).
+os.environ.setdefault("JAX_ENABLE_X64", "1")
 
 # --------------------------------------------------------------------------------------
 # Workloads. Every code gets the same numbers (same radii, indices, wavelengths, n_max).
@@ -58,7 +62,7 @@ class CoreShellWorkload:
     def n_evals(self) -> int:
         return self.shape[0] * self.shape[1]
 
-    def subset(self, n_particles: int, n_wavelengths: int) -> "CoreShellWorkload":
+    def subset(self, n_particles: int, n_wavelengths: int) -> CoreShellWorkload:
         """The first particles at evenly spread wavelengths of the same 400-800 nm range."""
         if n_wavelengths == 1:
             wl = np.array([600.0])
@@ -328,10 +332,8 @@ def machine_info() -> dict[str, Any]:
                     break
     except OSError:
         pass
-    try:
+    with contextlib.suppress(AttributeError, OSError):
         info["affinity_cores"] = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        pass
     if "jax" in sys.modules:
         import jax
 
@@ -372,8 +374,8 @@ class Report:
                 return row["seconds"]
         return None
 
-    def ratio(self, label: str, numerator: "Timing | float | None",
-              denominator: "Timing | float | None", section: str = "") -> float | None:
+    def ratio(self, label: str, numerator: Timing | float | None,
+              denominator: Timing | float | None, section: str = "") -> float | None:
         """Record numerator / denominator (e.g. peer time / jaxmie time).
 
         With Timing arguments both the ratio of medians (the headline) and the ratio of

@@ -41,7 +41,6 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-
 from common import CoreShellWorkload, SphereWorkload
 
 
@@ -54,14 +53,14 @@ def available() -> dict[str, str | None]:
         try:
             mod = importlib.import_module(module)
             out[name] = getattr(mod, "__version__", "?")
-        except Exception:  # noqa: BLE001 - any import failure means "not available"
+        except Exception:
             out[name] = None
     if out.get("scattnlay") == "?":
         try:
             from importlib.metadata import version
 
             out["scattnlay"] = version("scattnlay")
-        except Exception:  # noqa: BLE001
+        except Exception:
             pass
     return out
 

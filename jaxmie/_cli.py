@@ -164,8 +164,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as err:
         parser.error(f"--out {str(args.out)!r} is not a writable folder: {err.strerror}")
 
+    import jax
+
     import jaxmie as jm
 
+    jax.config.update("jax_enable_x64", True)  # the command computes in float64
     particle = jm.Multilayer(radii=[r for _, r in layers], n=[n for n, _ in layers])
     wavelengths = np.asarray(args.wavelengths, dtype=float)
     start = time.perf_counter()
@@ -189,8 +192,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"  wrote {csv_path}")
     if not args.no_plot:
         png_path = args.out / "spectrum.png"
-        write_plot(png_path, wavelengths, values, title)
-        print(f"  wrote {png_path}")
+        try:
+            write_plot(png_path, wavelengths, values, title)
+            print(f"  wrote {png_path}")
+        except ImportError:
+            print("  no plot: matplotlib is not installed (pip install 'jaxmie[plot]')")
     return 0
 
 

@@ -39,7 +39,7 @@ import numpy as np
 from jax import lax
 from jax.scipy.special import gammaln
 
-from .validation import concrete_value
+from ._errors import Checks, concrete_value
 
 __all__ = [
     "Distribution",
@@ -51,6 +51,10 @@ __all__ = [
     "Uniform",
     "Weighted",
 ]
+
+
+def _positive(v, xp):
+    return xp.isfinite(v) & (v > 0)
 
 
 # ------------------------------------------------------------------------------------------
@@ -240,23 +244,22 @@ class _Distribution:
         lo, hi = self._support(quadrature.tail)
         return self.radius(lo), self.radius(hi)
 
-    #: (field, predicate on a NumPy value, rule) for the concrete-input checks
+    #: (field, predicate ok(value, xp), rule) of the parameter checks (jaxmie._errors)
     _rules: tuple = ()
 
-    def check(self) -> None:
-        """Raise ValueError naming the field if a concrete parameter is out of range.
+    def check(self, checks: Checks | None = None) -> None:
+        """Check the parameters: ValueError naming the field for a concrete one out of range.
 
-        Traced parameters (inside jit / vmap) are not checked. mean_optics, decoupling
-        and mie_decoupling call this on eager input.
+        Args:
+            checks: where traced parameters' checks go, to run with the computation
+                (jaxmie._errors); without it, only concrete parameters are checked.
         """
+        checks = Checks() if checks is None else checks
         for field, ok, rule in self._rules:
-            value = concrete_value(getattr(self, field))
-            if value is not None and not np.all(ok(np.asarray(value))):
-                raise ValueError(f"{type(self).__name__}.{field} must be {rule}; got "
-                                 f"{np.asarray(value).ravel()[:5].tolist()}")
-        self._check_more()
+            checks.require(f"{type(self).__name__}.{field}", getattr(self, field), ok, rule)
+        self._check_more(checks)
 
-    def _check_more(self) -> None:
+    def _check_more(self, checks: Checks) -> None:
         """Checks involving several fields (subclasses)."""
 
     def mean(self) -> jax.Array:
@@ -287,14 +290,14 @@ class LogNormal(_Distribution):
             is exp(sigma). r_eff = r_g exp(5 sigma^2 / 2), v_eff = exp(sigma^2) - 1.
     """
 
-    _rules = (("median", lambda v: np.isfinite(v) & (v > 0), "finite and > 0 nm"),
-              ("sigma", lambda v: np.isfinite(v) & (v > 0), "finite and > 0"))
+    _rules = (("median", _positive, "finite and > 0 nm"),
+              ("sigma", _positive, "finite and > 0"))
 
     median: Any
     sigma: Any
 
     @classmethod
-    def from_effective(cls, r_eff, v_eff) -> "LogNormal":
+    def from_effective(cls, r_eff, v_eff) -> LogNormal:
         """The log-normal with effective radius r_eff (nm) and effective variance v_eff."""
         log_var = jnp.log1p(v_eff)
         return cls(median=r_eff * jnp.exp(-2.5 * log_var), sigma=jnp.sqrt(log_var))
@@ -323,8 +326,8 @@ class Normal(_Distribution):
     Moments are those of the untruncated normal: meant for std well below mean.
     """
 
-    _rules = (("mean_radius", lambda v: np.isfinite(v) & (v > 0), "finite and > 0 nm"),
-              ("std", lambda v: np.isfinite(v) & (v > 0), "finite and > 0 nm"))
+    _rules = (("mean_radius", _positive, "finite and > 0 nm"),
+              ("std", _positive, "finite and > 0 nm"))
 
     mean_radius: Any
     std: Any
@@ -352,13 +355,12 @@ class Normal(_Distribution):
 class Uniform(_Distribution):
     """Uniform number distribution of radii on [low, high] nm (scalars, 0 < low < high)."""
 
-    _rules = (("low", lambda v: np.isfinite(v) & (v > 0), "finite and > 0 nm"),
-              ("high", lambda v: np.isfinite(v) & (v > 0), "finite and > 0 nm"))
+    _rules = (("low", _positive, "finite and > 0 nm"),
+              ("high", _positive, "finite and > 0 nm"))
 
-    def _check_more(self):
-        low, high = concrete_value(self.low), concrete_value(self.high)
-        if low is not None and high is not None and not np.all(high > low):
-            raise ValueError(f"Uniform: high must exceed low; got low={low}, high={high}")
+    def _check_more(self, checks):
+        checks.require("Uniform.high - low", self.high - self.low, lambda d, xp: d > 0,
+                       "> 0 (high must exceed low)")
 
     low: Any
     high: Any
@@ -424,14 +426,14 @@ class Gamma(_Distribution):
     one from the number-mean radius and the polydispersity std/mean.
     """
 
-    _rules = (("r_eff", lambda v: np.isfinite(v) & (v > 0), "finite and > 0 nm"),
-              ("v_eff", lambda v: (v > 0) & (v < 0.5), "in (0, 1/2) (shape (1 - 2b)/b > 0)"))
+    _rules = (("r_eff", _positive, "finite and > 0 nm"),
+              ("v_eff", lambda v, xp: (v > 0) & (v < 0.5), "in (0, 1/2) (shape (1 - 2b)/b > 0)"))
 
     r_eff: Any
     v_eff: Any
 
     @classmethod
-    def schulz(cls, mean, polydispersity) -> "Gamma":
+    def schulz(cls, mean, polydispersity) -> Gamma:
         """Schulz (gamma) distribution with number mean (nm) and polydispersity p = std/mean."""
         p2 = polydispersity**2
         return cls(r_eff=mean * (1 + 2 * p2), v_eff=p2 / (1 + 2 * p2))
@@ -475,7 +477,7 @@ class ModifiedGamma(_Distribution):
     Deirmendjian's cloud C.1 is alpha = 6, r_c = 4000 nm, gamma = 1.
     """
 
-    _rules = tuple((name, lambda v: np.isfinite(v) & (v > 0), "finite and > 0")
+    _rules = tuple((name, _positive, "finite and > 0")
                    for name in ("alpha", "r_c", "gamma"))
 
     alpha: Any
@@ -511,8 +513,8 @@ class Weighted(_Distribution):
     The quadrature settings are ignored: the given radii are the nodes.
     """
 
-    _rules = (("radii", lambda v: np.isfinite(v) & (v > 0), "finite and > 0 nm"),
-              ("weights", lambda v: np.isfinite(v) & (v >= 0) & (np.sum(v) > 0),
+    _rules = (("radii", _positive, "finite and > 0 nm"),
+              ("weights", lambda v, xp: xp.isfinite(v) & (v >= 0) & (xp.sum(v) > 0),
                "finite, >= 0 and not all zero"))
 
     radii: Any

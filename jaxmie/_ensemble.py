@@ -1,8 +1,9 @@
 r"""Polydisperse ensembles: averages over size distributions, and batches at scale.
 
 Size distributions (LogNormal, Normal, Uniform, Gamma / Schulz, ModifiedGamma, Weighted) and
-the Quadrature that controls the averages live in jaxmie.distributions and are re-exported
-here. Averages are quadratures over the truncated distribution, smooth and differentiable in
+the Quadrature that controls the averages live in jaxmie.distributions (re-exported by
+jaxmie.ensemble). Averages are quadratures over the truncated distribution, smooth and
+differentiable in
 its parameters.
 
 Ensemble optics (per particle, B&H units), with :math:`\langle f \rangle = \int f(r) n(r) dr`:
@@ -40,30 +41,19 @@ from jax import lax
 from jax.sharding import PartitionSpec as P
 
 from ._batching import BLOCK_SIZE
-from .coefficients import n_max_for
-from .distributions import Distribution as Distribution
-from .distributions import Gamma as Gamma
-from .distributions import LogNormal as LogNormal
-from .distributions import ModifiedGamma as ModifiedGamma
-from .distributions import Normal as Normal
-from .distributions import Quadrature as Quadrature
-from .distributions import Uniform as Uniform
-from .distributions import Weighted as Weighted
-from .distributions import adaptive_breaks, concrete_distribution
-from .observables import Efficiencies, MuellerMatrix, cross_sections, efficiencies, mueller_matrix
-from .particles import Particle, Sphere, layer_radii
-from .validation import check_particle, concrete_value
+from ._dispatch import warn_if_float32_default
+from ._distributions import Quadrature, adaptive_breaks, concrete_distribution
+from ._errors import Checks, concrete_value
+from ._observables import Efficiencies, MuellerMatrix
+from ._observables import _cross_sections_call as _cross_sections
+from ._observables import _efficiencies_call as _efficiencies
+from ._observables import _mueller_call as _mueller
+from ._particles import Particle, Sphere, layer_radii
+from ._truncation import n_max_for
+from ._validation import particle_checks
 
 __all__ = [
-    "Distribution",
     "EnsembleOptics",
-    "Gamma",
-    "LogNormal",
-    "ModifiedGamma",
-    "Normal",
-    "Quadrature",
-    "Uniform",
-    "Weighted",
     "converged_quadrature",
     "ensemble_n_max",
     "mean_optics",
@@ -190,17 +180,18 @@ def mean_optics(dist, n=None, wavelength=550.0, theta=None, n_env=1.0, *,
     wavelengths. The computation is jitted; a new ``particle`` callable (e.g. a new lambda)
     compiles anew, so define it once.
     """
-    dist.check()
+    warn_if_float32_default()
+    checks = Checks()
+    dist.check(checks)
     wavelength = jnp.asarray(wavelength)
     if not quadrature.adaptive or dist.given_nodes:
         if n_max is None:
             n_max = ensemble_n_max(dist, wavelength, n_env, particle=particle,
                                    quadrature=quadrature)
         radii, _ = dist.nodes(quadrature)
-        if concrete_value(radii) is not None:  # eager call: check the inputs like jaxmie does
-            check_particle(_make(particle, n, radii), wavelength, n_env)
-        return _mean_optics(dist, n, wavelength, theta, n_env, particle, quadrature,
-                            int(n_max))
+        particle_checks(checks, _make(particle, n, radii), wavelength, n_env)
+        return _mean_optics(dist, n, checks.attach(wavelength), theta, n_env, particle,
+                            quadrature, int(n_max))
     rule, error = _converge(dist, n, wavelength, theta, n_env, particle, quadrature, n_max,
                             rtol)
     if n_max is None:
@@ -236,7 +227,7 @@ def _converge(dist, n, wavelength, theta, n_env, particle, quadrature, n_max, rt
     primal = concrete_distribution(dist, "mean_optics", wavelength, n_env)
     wl = np.asarray(concrete_value(wavelength), float).reshape(-1)
     lo, hi = (float(v) for v in primal.radius_range(quadrature))
-    check_particle(_make(particle, n, jnp.asarray([lo, hi])), wavelength, n_env)
+    particle_checks(Checks(), _make(particle, n, jnp.asarray([lo, hi])), wavelength, n_env)
     if n_max is None:
         n_max = ensemble_n_max(primal, wl, n_env, particle=particle, quadrature=quadrature)
     x_max = 2 * np.pi * float(n_env) * hi / float(np.min(wl))
@@ -285,12 +276,12 @@ def _bucket(size: int) -> int:
 def _pair_quantities(n, radii, wavelength, theta, n_env, particle, n_max):
     p = _make(particle, n, radii)  # batch (K,)
     r_outer = layer_radii(p)[..., -1][:, None]
-    cs = cross_sections(p, wavelength, n_env, n_max)  # fields (K, W)
+    cs = _cross_sections(p, wavelength, n_env, n_max=n_max)  # fields (K, W)
     ones = jnp.ones_like(cs.c_ext)
     fields = [cs.c_ext, cs.c_sca, cs.c_abs, cs.c_back, cs.g * cs.c_sca,
               jnp.pi * r_outer**2 * ones, (4 / 3) * jnp.pi * r_outer**3 * ones]
     if theta is not None:
-        mm = mueller_matrix(p, wavelength, theta, n_env, n_max)  # (K, W, T)
+        mm = _mueller(p, wavelength, theta, n_env, n_max=n_max)  # (K, W, T)
         fields += [jnp.moveaxis(getattr(mm, f), -1, 1) for f in _ANGULAR]  # (K, T, W)
     return jnp.concatenate([f.reshape(radii.shape[0], -1) for f in fields], axis=1)
 
@@ -314,7 +305,7 @@ def _mean_optics(dist, n, wavelength, theta, n_env, particle, quadrature, n_max)
 
     def one(wl):
         """Averages at one wavelength: the Mie series of only K particles exist at once."""
-        cs = cross_sections(p, wl, n_env, n_max)  # fields (K,)
+        cs = _cross_sections(p, wl, n_env, n_max=n_max)  # fields (K,)
         c_ext, c_sca, c_abs, c_back = (_average(weights, v)
                                        for v in (cs.c_ext, cs.c_sca, cs.c_abs, cs.c_back))
         scatters = c_sca > 0
@@ -322,7 +313,7 @@ def _mean_optics(dist, n, wavelength, theta, n_env, particle, quadrature, n_max)
                       _average(weights, cs.g * cs.c_sca) / jnp.where(scatters, c_sca, 1), 0)
         out = dict(c_ext=c_ext, c_sca=c_sca, c_abs=c_abs, c_back=c_back, g=g)
         if theta is not None:
-            mm = mueller_matrix(p, wl, theta, n_env, n_max)  # (K, *T)
+            mm = _mueller(p, wl, theta, n_env, n_max=n_max)  # (K, *T)
             out["mueller"] = jax.tree.map(lambda v: _average(weights, v), mm)
             k = 2 * jnp.pi * n_env / wl.astype(c_sca.dtype)
             out["phase"] = 4 * jnp.pi * out["mueller"].s11 / (k**2 * c_sca)
@@ -359,7 +350,7 @@ def _default_chunk() -> int:
 def _pairs(radius, n, wavelength, n_env, n_max, chunk_size):
     def one(args):
         r, m, wl = args
-        return efficiencies(Sphere(radius=r, n=m), wl, n_env, n_max)
+        return _efficiencies(Sphere(radius=r, n=m), wl, n_env, n_max=n_max)
 
     return lax.map(one, (radius, n, wavelength), batch_size=min(chunk_size, radius.shape[0]))
 
@@ -396,8 +387,18 @@ def pair_efficiencies(radius, n, wavelength, n_env=1.0, *, n_max: int,
     Returns:
         Efficiencies with fields of shape (N,), dtype of the inputs (float32 in, float32 out).
     """
-    return _pairs(*_pair_arrays(radius, n, wavelength), n_env, n_max,
-                  chunk_size or _default_chunk())
+    radius, n, wavelength = _checked_pairs(radius, n, wavelength, n_env)
+    return _pairs(radius, n, wavelength, n_env, n_max, chunk_size or _default_chunk())
+
+
+def _checked_pairs(radius, n, wavelength, n_env):
+    """The pair arrays (N,), checked as particles (concrete: ValueError now; traced: with the
+    computation, jaxmie._errors)."""
+    warn_if_float32_default()
+    radius, n, wavelength = _pair_arrays(radius, n, wavelength)
+    checks = Checks()
+    particle_checks(checks, Sphere(radius=radius, n=n), wavelength, n_env)
+    return radius, n, checks.attach(wavelength)
 
 
 def sharded_pair_efficiencies(radius, n, wavelength, n_env=1.0, *, n_max: int,
@@ -426,7 +427,7 @@ def sharded_pair_efficiencies(radius, n, wavelength, n_env=1.0, *, n_max: int,
         mesh = jax.sharding.Mesh(np.array(jax.devices()), ("pairs",))
     axis = mesh.axis_names[0]
     devices = mesh.shape[axis]
-    arrays = _pair_arrays(radius, n, wavelength)
+    arrays = _checked_pairs(radius, n, wavelength, n_env)
     count = arrays[0].shape[0]
     pad = (-count) % devices
     if pad:

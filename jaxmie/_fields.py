@@ -23,12 +23,12 @@ In layer l (relative index m_l, rho = m_l k r) the fields are the series of Yang
 (Bohren & Huffman 4.37-4.45; outside, c = d = 1 is the incident wave and a, b are the Mie
 coefficients; in the core a = b = 0). They are evaluated without forming the coefficients:
 see jaxmie._layer_fields for the scaled amplitudes that keep every intermediate finite in
-thick absorbing layers, and jaxmie.vsh for the Cartesian form of the harmonics that is
+thick absorbing layers, and jaxmie._vsh for the Cartesian form of the harmonics that is
 regular on the z axis. Outside the particle the incident wave is added in closed form, so
 the number of orders only has to converge the scattered field.
 
 Orders: by default `jaxmie.n_max_near_field` (x + 12 x^(1/3) + 3 for outer size parameter
-x, rounded up to a multiple of 8; derived in jaxmie.truncation), which converges E and H at
+x, rounded up to a multiple of 8; derived in jaxmie._truncation), which converges E and H at
 the outer surface, where the series converges slowest, to ~1e-15 of max(1, |E|)
 (tests/test_defaults.py, against a 30-digit reference). The series is
 over-provisioning-safe: a larger static `n_max` costs time, not accuracy.
@@ -44,19 +44,20 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import math
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _layer_fields, special, vsh
+from . import _layer_fields
+from . import _special as special
+from . import _vsh as vsh
 from ._batching import map_batch
+from ._coefficients import _size_parameters
 from ._dispatch import particle_jit, prepare
-from .coefficients import _size_parameters
-from .particles import Particle, layer_radii
-from .truncation import n_max_near_field
-from .validation import check_positions
+from ._particles import Particle, layer_radii
+from ._truncation import n_max_near_field
+from ._typing import ComplexResult, FieldKind, HostIndex, Plane, Polarization, Positions, Wavelength
 
 __all__ = [
     "FieldMap",
@@ -76,9 +77,10 @@ _OFFSET_DIRECTION = (0.48, 0.6, 0.64)  # a unit vector off every symmetry axis a
 _FIELDS = ("total", "scattered", "incident")
 
 
-def _prepare(particle, wavelength, n_env, n_max) -> int:
-    # The near-field expansions need orders 1 and 2 at least.
-    return prepare(particle, wavelength, n_env, n_max, rule=n_max_near_field, minimum=2)
+def _prepare(particle, wavelength, n_env, n_max, positions=None):
+    """(checked wavelength, n_max): the near-field expansions need orders 1 and 2 at least."""
+    return prepare(particle, wavelength, n_env, n_max, rule=n_max_near_field, minimum=2,
+                   positions=positions)
 
 
 @jax.tree_util.register_dataclass
@@ -124,7 +126,7 @@ def _batched_coefficients(x, m, n_max):
                              b_out=t.b.reshape(*batch, n_max))
 
 
-def internal_coefficients(particle: Particle, wavelength, n_env=1.0,
+def internal_coefficients(particle: Particle, wavelength: Wavelength, n_env: HostIndex = 1.0,
                           n_max: int | None = None) -> LayerCoefficients:
     """Field coefficients a, b, c, d of every layer and the scattering coefficients.
 
@@ -138,7 +140,7 @@ def internal_coefficients(particle: Particle, wavelength, n_env=1.0,
         LayerCoefficients with a, b, c, d of shape (*P, *W, L, n_max) and a_out, b_out of
         shape (*P, *W, n_max); complex, order n = 1..n_max on the last axis.
     """
-    n_max = _prepare(particle, wavelength, n_env, n_max)
+    wavelength, n_max = _prepare(particle, wavelength, n_env, n_max)
     return _coefficients_call(particle, wavelength, n_env, n_max=n_max)
 
 
@@ -210,8 +212,9 @@ def _batched_fields(x, m, k, positions, n_max, field, polarization):
     return e.reshape(shape), h.reshape(shape)
 
 
-def fields(particle: Particle, wavelength, positions, n_env=1.0, n_max: int | None = None,
-           *, field: str = "total", polarization: str = "x"):
+def fields(particle: Particle, wavelength: Wavelength, positions: Positions,
+           n_env: HostIndex = 1.0, n_max: int | None = None, *, field: FieldKind = "total",
+           polarization: Polarization = "x") -> tuple[ComplexResult, ComplexResult]:
     """Electric and magnetic near fields at Cartesian positions (Bohren & Huffman setup).
 
     Args:
@@ -238,8 +241,7 @@ def fields(particle: Particle, wavelength, positions, n_env=1.0, n_max: int | No
         raise ValueError(f"polarization must be 'x' or 'y'; got {polarization!r}")
     if np.ndim(positions) < 1 or np.shape(positions)[-1] != 3:
         raise ValueError(f"positions must have shape (..., 3); got {np.shape(positions)}")
-    check_positions(positions)
-    n_max = _prepare(particle, wavelength, n_env, n_max)
+    wavelength, n_max = _prepare(particle, wavelength, n_env, n_max, positions)
     return _fields_call(particle, wavelength, positions, n_env, n_max=n_max, field=field,
                         polarization=polarization)
 
@@ -252,7 +254,7 @@ def _fields_call(particle, wavelength, positions, n_env, n_max, field, polarizat
     return _batched_fields(x, m, k, positions, n_max, field, polarization)
 
 
-def plane_positions(half_width: float = 200.0, n_points: int = 200, plane: str = "xz",
+def plane_positions(half_width: float = 200.0, n_points: int = 200, plane: Plane = "xz",
                     offset: float = 0.0):
     """A square grid of points in a coordinate plane through (or parallel to) the centre.
 
@@ -299,9 +301,11 @@ class FieldMap:
     plane: str = dataclasses.field(metadata={"static": True}, default="xz")
 
 
-def field_map(particle: Particle, wavelength, n_env=1.0, n_max: int | None = None, *,
-              half_width: float = 200.0, n_points: int = 200, plane: str = "xz",
-              offset: float = 0.0, field: str = "total", polarization: str = "x") -> FieldMap:
+def field_map(particle: Particle, wavelength: Wavelength, n_env: HostIndex = 1.0,
+              n_max: int | None = None, *,
+              half_width: float = 200.0, n_points: int = 200, plane: Plane = "xz",
+              offset: float = 0.0, field: FieldKind = "total",
+              polarization: Polarization = "x") -> FieldMap:
     """|E|^2 and |H|^2 on a square grid in a coordinate plane (see plane_positions).
 
     Args:

@@ -11,7 +11,8 @@ strongly absorbing layer span hundreds of decades, so the fields are never built
 Each layer's radial function is written instead as
 
 .. math::
-    F(\rho) = \alpha\,\frac{\psi_n(\rho)}{\psi_n(\rho_o)} + \beta\,\frac{\zeta_n(\rho)}{\zeta_n(\rho_i)},
+    F(\rho) = \alpha\,\frac{\psi_n(\rho)}{\psi_n(\rho_o)}
+              + \beta\,\frac{\zeta_n(\rho)}{\zeta_n(\rho_i)},
     \qquad \rho_o = m_l x_l,\ \rho_i = m_l x_{l-1},
 
 where both ratios have modulus of order one or less inside the layer (psi grows outwards,
@@ -24,7 +25,8 @@ E and H continuous: U/m, U' and V, V'/m continuous at every interface):
   Pena & Pal), with r = (L_i - D1(rho_i)) / (D3(rho_i) - L_i) the ratio beta/(alpha P_i)
   fixed by the log-derivative L_i that the layer below imposes;
 - inwards, from the value at the particle surface, -i / (zeta_n(x) (m h^b - D3_n(x))) and
-  -i / (zeta_n(x) (h^a/m - D3_n(x))) (the Wronskian psi zeta' - psi' zeta = i), alpha = F_o / (1 + Q r), beta = alpha P_i r and
+  -i / (zeta_n(x) (h^a/m - D3_n(x))) (the Wronskian psi zeta' - psi' zeta = i),
+  alpha = F_o / (1 + Q r), beta = alpha P_i r and
   F_i = alpha P_i (1 + r), with Q = P_i Z_o the layer ratio of Yang.
 
 No step divides by an exponentially small number, so every alpha, beta and field is finite
@@ -45,8 +47,8 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from . import special
-from .coefficients import _contrast
+from . import _special as special
+from ._layered import _contrast
 
 
 class LayerTables(NamedTuple):

@@ -1,7 +1,7 @@
 r"""Far-field observables from the Mie coefficients: efficiencies, amplitudes, Mueller matrix.
 
 Every function takes a particle (batch shape P), vacuum wavelengths in nm (shape W) and the
-host index, computes the coefficients once (jaxmie.coefficients.series) and derives its
+host index, computes the coefficients once (jaxmie._coefficients.series) and derives its
 observables from them. Outputs have shape (*P, *W) or, with angles, (*P, *W, *T).
 
 Formulas (Bohren & Huffman 1983, x = 2 pi n_env r_outer / wavelength; sums over n >= 1):
@@ -32,7 +32,7 @@ that for a Rayleigh sphere Q_back = Q_fwd = 1.5 Q_sca:
 (Some papers print the (-1)^n sum with a_n + b_n or swap the names; these are the ones that
 match MIEV0, scattnlay and Yang's tables.) The absorbed part per order is computed without
 the cancellation Re(a_n) - |a_n|^2 suffers for small or weakly absorbing particles (see
-jaxmie.coefficients), so Q_ext = Q_sca + Q_abs is accurate in every regime and Q_abs is
+jaxmie._coefficients), so Q_ext = Q_sca + Q_abs is accurate in every regime and Q_abs is
 exactly zero for lossless particles.
 """
 
@@ -44,11 +44,12 @@ import functools
 import jax
 import jax.numpy as jnp
 
-from . import _native, special
+from . import _series
+from . import _special as special
+from ._coefficients import MieSeries, _batched_series, _size_parameters
 from ._dispatch import particle_jit, prepare
-from .coefficients import MieSeries, _batched_series, _reference_series, _size_parameters
-from .particles import Particle, layer_radii
-from .validation import check_angles
+from ._particles import Particle, layer_radii
+from ._typing import Angles, HostIndex, Wavelength
 
 __all__ = [
     "CrossSections",
@@ -170,29 +171,6 @@ def _multipoles(s: MieSeries) -> Multipoles:
     )
 
 
-def _reference_order_sums(a, b, absorption_a, absorption_b) -> jax.Array:
-    """The sums over orders behind every efficiency, shape (*batch, 7): 2(2n+1)(|a|^2+|b|^2),
-    2(2n+1)(absorbed parts), Re and Im of sum (2n+1)(-1)^n (a - b) and of sum (2n+1)(a + b),
-    and the asymmetry sum (g Q_sca x^2 / 4)."""
-    n = jnp.arange(1, a.shape[-1] + 1).astype(absorption_a.dtype)
-    two_n_1 = 2 * n + 1
-    sign = jnp.where(n % 2 == 0, 1, -1).astype(n.dtype)
-    a_next = jnp.concatenate([a[..., 1:], jnp.zeros_like(a[..., :1])], axis=-1)
-    b_next = jnp.concatenate([b[..., 1:], jnp.zeros_like(b[..., :1])], axis=-1)
-    back = two_n_1 * sign * (a - b)
-    fwd = two_n_1 * (a + b)
-    # Every sum over orders in one reduction: for a few particles the cost is the number of
-    # kernels XLA launches, not the arithmetic.
-    terms = jnp.stack([
-        2 * two_n_1 * (special.abs_squared(a) + special.abs_squared(b)),
-        2 * two_n_1 * (absorption_a + absorption_b),
-        jnp.real(back), jnp.imag(back), jnp.real(fwd), jnp.imag(fwd),
-        n * (n + 2) / (n + 1) * jnp.real(a * jnp.conj(a_next) + b * jnp.conj(b_next))
-        + two_n_1 / (n * (n + 1)) * jnp.real(a * jnp.conj(b)),
-    ], axis=-1)
-    return jnp.sum(terms, axis=-2)
-
-
 @jax.custom_jvp
 def _quotient(a: jax.Array, b: jax.Array) -> jax.Array:
     """a / b with the derivative (da - (a/b) db) / b, which never forms b^2: for a float32
@@ -207,46 +185,23 @@ def _quotient_jvp(primals, tangents):
     return q, (da - q * db) / b
 
 
-def _from_order_sums(sums: jax.Array, x_outer: jax.Array) -> Efficiencies:
-    sums = jnp.moveaxis(sums, -1, 0)
-    inv_x2 = 1 / x_outer**2
-    q_sca, q_abs = sums[0] * inv_x2, sums[1] * inv_x2
-    q_ext = q_sca + q_abs
-    q_back = (sums[2] ** 2 + sums[3] ** 2) * inv_x2
-    q_fwd = (sums[4] ** 2 + sums[5] ** 2) * inv_x2
-    g_q_sca = 4 * sums[6] * inv_x2
-    scatters = q_sca > 0
-    g = jnp.where(scatters, _quotient(g_q_sca, jnp.where(scatters, q_sca, 1)), 0)
-    return Efficiencies(q_ext=q_ext, q_sca=q_sca, q_abs=q_abs, q_back=q_back, q_fwd=q_fwd, g=g,
-                        q_pr=q_ext - g_q_sca)
-
-
-@jax.jit
-def _efficiencies(s: MieSeries) -> Efficiencies:
-    # On the CPU, XLA makes about 25 passes over the coefficients for these sums; the native
-    # kernel makes one (jaxmie._native).
-    args = (s.a, s.b, s.absorption_a, s.absorption_b)
-    if _native.supports_order_sums(s.a):
-        return _from_order_sums(_native.order_sums(*args, _reference_order_sums), s.x)
-    # In JAX the coefficients are scaled by 1/x first: |a_1|^2 ~ x^6 is subnormal in float32
-    # for x < 5e-7 (flushed to zero), while Q_sca ~ |a_1 / x|^2 is not.
-    inv_x = (1 / s.x)[..., None]
-    inv_x2 = inv_x * inv_x
-    scaled = (s.a * inv_x, s.b * inv_x, s.absorption_a * inv_x2, s.absorption_b * inv_x2)
-    return _from_order_sums(_reference_order_sums(*scaled), jnp.ones_like(s.x))
+def _from_sums(s: _series.EfficiencySums) -> Efficiencies:
+    q_ext = s.sca + s.abs
+    scatters = s.sca > 0
+    g = jnp.where(scatters, _quotient(s.g_sca, jnp.where(scatters, s.sca, 1)), 0)
+    return Efficiencies(q_ext=q_ext, q_sca=s.sca, q_abs=s.abs, q_back=special.abs_squared(s.back),
+                        q_fwd=special.abs_squared(s.fwd), g=g, q_pr=q_ext - s.g_sca)
 
 
 @functools.partial(jax.jit, static_argnames=("n_max",))
 def _efficiencies_of(x: jax.Array, m: jax.Array, n_max: int) -> Efficiencies:
-    """Efficiencies from size parameters and indices (*batch, L): on the CPU one native
-    kernel from particles to order sums, the coefficients never stored."""
-    if _native.supports(x, m):
-        sums = _native.efficiency_sums(x, m, n_max, _reference_series, _reference_order_sums)
-        return _from_order_sums(sums, x[..., -1])
-    return _efficiencies(_batched_series(x, m, n_max))
+    """Efficiencies from size parameters and indices (*batch, L), the coefficients never
+    stored (jaxmie._series.efficiency_sums)."""
+    return _from_sums(_series.efficiency_sums(x, m, n_max))
 
 
-def efficiencies(particle: Particle, wavelength, n_env=1.0, n_max: int | None = None
+def efficiencies(particle: Particle, wavelength: Wavelength, n_env: HostIndex = 1.0,
+                 n_max: int | None = None
                  ) -> Efficiencies:
     """Extinction, scattering, absorption, back/forward efficiencies, g and Q_pr.
 
@@ -260,7 +215,7 @@ def efficiencies(particle: Particle, wavelength, n_env=1.0, n_max: int | None = 
     Returns:
         Efficiencies with fields of shape (*P, *W), normalised by pi r_outer^2.
     """
-    n_max = prepare(particle, wavelength, n_env, n_max)
+    wavelength, n_max = prepare(particle, wavelength, n_env, n_max)
     return _efficiencies_call(particle, wavelength, n_env, n_max=n_max)
 
 
@@ -269,14 +224,15 @@ def _efficiencies_call(particle, wavelength, n_env, n_max):
     return _efficiencies_of(*_size_parameters(particle, wavelength, n_env), n_max)
 
 
-def cross_sections(particle: Particle, wavelength, n_env=1.0, n_max: int | None = None
+def cross_sections(particle: Particle, wavelength: Wavelength, n_env: HostIndex = 1.0,
+                 n_max: int | None = None
                    ) -> CrossSections:
     """Cross sections in nm^2 (fields q_ext, ... as in efficiencies, also as c_ext, ...).
 
     Returns:
         CrossSections with fields of shape (*P, *W); g is dimensionless.
     """
-    n_max = prepare(particle, wavelength, n_env, n_max)
+    wavelength, n_max = prepare(particle, wavelength, n_env, n_max)
     return _cross_sections_call(particle, wavelength, n_env, n_max=n_max)
 
 
@@ -291,14 +247,15 @@ def _cross_sections_call(particle, wavelength, n_env, n_max):
     return CrossSections(**scaled)
 
 
-def multipoles(particle: Particle, wavelength, n_env=1.0, n_max: int | None = None
+def multipoles(particle: Particle, wavelength: Wavelength, n_env: HostIndex = 1.0,
+                 n_max: int | None = None
                ) -> Multipoles:
     """Electric and magnetic contributions of every order to Q_ext and Q_sca.
 
     Returns:
         Multipoles with fields of shape (*P, *W, n_max).
     """
-    n_max = prepare(particle, wavelength, n_env, n_max)
+    wavelength, n_max = prepare(particle, wavelength, n_env, n_max)
     return _multipoles_call(particle, wavelength, n_env, n_max=n_max)
 
 
@@ -315,7 +272,7 @@ def _amplitudes(s: MieSeries, theta) -> tuple[jax.Array, jax.Array]:
     weight = (2 * n + 1) / (n * (n + 1))
     a, b = s.a * weight, s.b * weight
     pi, tau = pi.astype(a.dtype), tau.astype(a.dtype)
-    contract = lambda c, f: jnp.tensordot(c, f, axes=([-1], [-1]))  # noqa: E731
+    contract = lambda c, f: jnp.tensordot(c, f, axes=([-1], [-1]))
     return contract(a, pi) + contract(b, tau), contract(a, tau) + contract(b, pi)
 
 
@@ -325,7 +282,8 @@ def _amplitudes_call(particle, wavelength, theta, n_env, n_max):
                        theta)
 
 
-def amplitudes(particle: Particle, wavelength, theta, n_env=1.0, n_max: int | None = None
+def amplitudes(particle: Particle, wavelength: Wavelength, theta: Angles,
+               n_env: HostIndex = 1.0, n_max: int | None = None
                ) -> tuple[jax.Array, jax.Array]:
     """Scattering amplitudes S1(theta), S2(theta) (Bohren & Huffman 4.74).
 
@@ -336,20 +294,19 @@ def amplitudes(particle: Particle, wavelength, theta, n_env=1.0, n_max: int | No
     Returns:
         (S1, S2): complex arrays of shape (*P, *W, *T).
     """
-    n_max = prepare(particle, wavelength, n_env, n_max)
-    check_angles(theta)
+    wavelength, n_max = prepare(particle, wavelength, n_env, n_max, theta=theta)
     return _amplitudes_call(particle, wavelength, theta, n_env, n_max=n_max)
 
 
-def mueller_matrix(particle: Particle, wavelength, theta, n_env=1.0,
+def mueller_matrix(particle: Particle, wavelength: Wavelength, theta: Angles,
+                   n_env: HostIndex = 1.0,
                    n_max: int | None = None) -> MuellerMatrix:
     """Mueller matrix elements S11, S12, S33, S34 at angles theta (radians).
 
     Integrated over the sphere, S11 gives the scattering efficiency:
     Q_sca = (1 / (pi x^2)) \\int S11 dOmega. Shapes (*P, *W, *T).
     """
-    n_max = prepare(particle, wavelength, n_env, n_max)
-    check_angles(theta)
+    wavelength, n_max = prepare(particle, wavelength, n_env, n_max, theta=theta)
     return _mueller_call(particle, wavelength, theta, n_env, n_max=n_max)
 
 
@@ -362,11 +319,11 @@ def _mueller_call(particle, wavelength, theta, n_env, n_max):
                          s34=jnp.imag(product))
 
 
-def intensities(particle: Particle, wavelength, theta, n_env=1.0, n_max: int | None = None
+def intensities(particle: Particle, wavelength: Wavelength, theta: Angles,
+               n_env: HostIndex = 1.0, n_max: int | None = None
                 ) -> Intensities:
     """Parallel, perpendicular and unpolarised scattered intensities, shape (*P, *W, *T)."""
-    n_max = prepare(particle, wavelength, n_env, n_max)
-    check_angles(theta)
+    wavelength, n_max = prepare(particle, wavelength, n_env, n_max, theta=theta)
     return _intensities_call(particle, wavelength, theta, n_env, n_max=n_max)
 
 

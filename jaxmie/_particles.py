@@ -5,27 +5,52 @@ number n + ik (k >= 0 absorbs), an array of them (a batch of particles), or a ma
 callable of the wavelength in nm returning the complex index (see jaxmie.materials).
 
 Every field is a pytree leaf (or a material pytree), so a particle whose fields carry a batch
-shape is a batch of particles that jit, vmap and grad see as one object. Values are checked
-where they are used (jaxmie.validation), so JAX may rebuild these objects with placeholder
-leaves; only the layer count, which fixes shapes, is checked here.
+shape is a batch of particles that jit, vmap and grad see as one object. A particle built
+from concrete values is checked when it is constructed (radii > 0 and non-decreasing,
+passive indices, batch shapes: a ValueError naming the field); one with traced fields is
+checked where it is used (jaxmie._validation). JAX rebuilds particles (derivatives, tree
+maps, placeholder leaves) without constructing them, so those checks never see cotangents.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Any, Union
+from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
-__all__ = ["CoreShell", "Multilayer", "Particle", "Sphere", "layer_radii", "layer_indices"]
+from ._typing import Index, Radius
+from ._validation import construction_checks
 
-Index = Union[complex, float, jax.Array, np.ndarray, Callable[[jax.Array], jax.Array]]
+__all__ = ["CoreShell", "Multilayer", "Particle", "Sphere", "layer_indices", "layer_radii"]
 
 
-@jax.tree_util.register_dataclass
+
+def _pytree(cls: type) -> type:
+    """Registers a frozen dataclass as a pytree whose fields are all children, rebuilt by
+    JAX without calling __init__ (so without __post_init__'s checks of concrete values)."""
+    names = tuple(f.name for f in dataclasses.fields(cls))
+    keys = tuple(jax.tree_util.GetAttrKey(name) for name in names)
+
+    def flatten_with_keys(particle):
+        return tuple(zip(keys, (getattr(particle, name) for name in names))), None
+
+    def flatten(particle):
+        return tuple(getattr(particle, name) for name in names), None
+
+    def unflatten(_, children):
+        particle = object.__new__(cls)
+        for name, child in zip(names, children):
+            object.__setattr__(particle, name, child)
+        return particle
+
+    jax.tree_util.register_pytree_with_keys(cls, flatten_with_keys, unflatten, flatten)
+    return cls
+
+
+@_pytree
 @dataclasses.dataclass(frozen=True)
 class Sphere:
     """Homogeneous sphere.
@@ -35,8 +60,11 @@ class Sphere:
         n: complex refractive index, shape (*batch), or a material.
     """
 
-    radius: Any
+    radius: Radius
     n: Index
+
+    def __post_init__(self):
+        construction_checks(self)
 
     @property
     def n_layers(self) -> int:
@@ -47,7 +75,7 @@ class Sphere:
         return [self.radius], [self.n]
 
 
-@jax.tree_util.register_dataclass
+@_pytree
 @dataclasses.dataclass(frozen=True)
 class CoreShell:
     """Core-shell sphere.
@@ -58,10 +86,13 @@ class CoreShell:
         n_core, n_shell: complex indices, shape (*batch), or materials.
     """
 
-    r_core: Any
-    r_shell: Any
-    n_core: Any
-    n_shell: Any
+    r_core: Radius
+    r_shell: Radius
+    n_core: Index
+    n_shell: Index
+
+    def __post_init__(self):
+        construction_checks(self)
 
     @property
     def n_layers(self) -> int:
@@ -72,7 +103,7 @@ class CoreShell:
         return [self.r_core, self.r_shell], [self.n_core, self.n_shell]
 
 
-@jax.tree_util.register_dataclass
+@_pytree
 @dataclasses.dataclass(frozen=True)
 class Multilayer:
     """Sphere of L concentric layers.
@@ -98,6 +129,7 @@ class Multilayer:
                 f"Multilayer: radii has {_layer_count(self.radii)} layers but n has "
                 f"{_layer_count(self.n)}; give one index per layer"
             )
+        construction_checks(self)
 
     @property
     def n_layers(self) -> int:
@@ -111,7 +143,7 @@ class Multilayer:
         return _split_layers(self.radii), _split_layers(self.n)
 
 
-Particle = Union[Sphere, CoreShell, Multilayer]
+Particle = Sphere | CoreShell | Multilayer
 
 
 def _layer_count(value: Any) -> int | None:
@@ -146,8 +178,16 @@ def layer_indices(particle: Particle, wavelength: jax.Array) -> jax.Array:
     wavelength = jnp.asarray(wavelength)
     trailing = (None,) * wavelength.ndim
     values = [
-        jnp.asarray(n(wavelength)) if callable(n) else jnp.asarray(n)[(..., *trailing)]
+        jnp.asarray(_evaluate(n, wavelength)) if callable(n)
+        else jnp.asarray(n)[(..., *trailing)]
         for n in indices
     ]
     values = jnp.broadcast_arrays(*values)
     return jnp.stack(values, axis=-1)
+
+
+def _evaluate(index: Callable[[jax.Array], jax.Array], wavelength: jax.Array) -> jax.Array:
+    """A callable index at the wavelengths. jaxmie's materials were checked with the particle
+    (jaxmie._validation), so they are evaluated without a second check."""
+    evaluate = getattr(index, "_evaluate_checked", index)
+    return evaluate(wavelength)

@@ -32,9 +32,9 @@ from jax import lax
 __all__ = [
     "RiccatiBessel",
     "abs_squared",
-    "log_derivative_difference",
     "angular_functions",
     "cumulative_product",
+    "log_derivative_difference",
     "psi_zeta_ratio",
     "riccati_bessel",
     "zeta_ratio_1",

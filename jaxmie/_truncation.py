@@ -43,6 +43,7 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Callable
+from typing import Any
 
 __all__ = ["n_max_for", "n_max_near_field", "n_max_wiscombe", "rounded", "static_n_max"]
 
@@ -102,7 +103,7 @@ def n_max_near_field(x_outer: float) -> int:
     return rounded(x + 12.0 * x ** (1 / 3) + 3.0)
 
 
-def static_n_max(n_max: object, x_outer: Callable[[], float | None],
+def static_n_max(n_max: Any, x_outer: Callable[[], float | None],
                  rule: Callable[[float], int] = n_max_for, minimum: int = 1) -> int:
     """The static number of orders: n_max itself (checked), or rule(largest outer x).
 

@@ -1,10 +1,16 @@
-"""Input checks: ValueError for bad concrete input, checkify for traced input.
+"""The checks of a particle and its illumination (through jaxmie._errors' one error path).
 
-Concrete values (eager calls, and the primal values seen by eager jax.grad) are checked on
-the host, in NumPy, by every public function before anything runs on the device, and raise
-ValueError naming the field and the value. Traced values (inside jit or vmap) cannot be
-inspected in Python; `validate` returns the same checks as a `jax.experimental.checkify`
-error value that works under jit::
+What is checked: radii real, finite, > 0 and non-decreasing outwards; wavelengths real,
+finite, > 0; n_env real, finite, > 0; indices finite and non-zero with Re n >= 0 and
+Im n >= 0 (a passive, non-magnetic medium: n = sqrt(eps) on the branch with Im n >= 0 has
+Re n >= 0; the Mie coefficients are even in m, so -n would describe the sphere of index n*,
+a gain medium); the fields' batch shapes broadcast; materials (jaxmie.materials) against
+their wavelength range, without being evaluated (their values are checked when they are
+built); any other callable index is evaluated and its values checked; float32 sizes that
+float32 cannot carry.
+
+Concrete values raise ValueError at once; traced ones are checked when the computation runs
+(`jaxmie._errors`). `validate` gives the same checks as a checkify error value::
 
     @jax.jit
     def q_sca(r):
@@ -13,111 +19,57 @@ error value that works under jit::
 
     err, q = q_sca(-3.0)
     err.throw()   # raises: radius must be finite and > 0 nm
-
-Without it, traced inputs are not checked.
-
-What is checked: radii real, finite, > 0 and non-decreasing outwards; wavelengths real,
-finite, > 0; n_env real, finite, > 0; indices finite and non-zero with Re n >= 0 and
-Im n >= 0 (a passive, non-magnetic medium: n = sqrt(eps) on the branch with Im n >= 0 has
-Re n >= 0; the Mie coefficients are even in m, so -n would describe the sphere of index n*,
-a gain medium); the fields' batch shapes broadcast. Materials (jaxmie.materials) are
-checked against their wavelength range on the host without being evaluated (their values
-are checked when they are built); any other callable index is evaluated and its values
-checked.
 """
 
 from __future__ import annotations
 
 import cmath
-import contextlib
-import contextvars
 import dataclasses
 import functools
+import itertools
 import math
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import jax
-import jax.extend.core as jex_core
 import jax.numpy as jnp
 import numpy as np
 from jax.experimental import checkify as _checkify
 
-__all__ = ["check_angles", "check_illumination", "check_particle", "check_positions",
-           "concrete_value", "particle_fields", "validate"]
+from ._errors import Checks, checkify_mode, concrete_value
 
-_TRACED_CHECKS = contextvars.ContextVar("jaxmie_traced_checks", default=False)
+__all__ = ["FLOAT32_MIN_SIZE", "ParticleFields", "angle_checks", "check_particle",
+           "construction_checks", "illumination_checks", "particle_checks", "particle_fields",
+           "position_checks", "validate"]
+
 _PYTHON_NUMBERS = (int, float, complex)
-
-
-def concrete_value(value: Any) -> np.ndarray | None:
-    """The value as a NumPy array if it is concrete, else None (a tracer under jit/vmap)."""
-    if isinstance(value, _PYTHON_NUMBERS) or isinstance(value, (np.ndarray, np.generic)):
-        return np.asarray(value)
-    if not isinstance(value, jax.core.Tracer):
-        return np.asarray(value)
-    try:
-        return jex_core.concrete_or_error(np.asarray, value)
-    except jax.errors.ConcretizationTypeError:
-        return None
-
-
-class _Scalar:
-    """The few array functions the checks use, for one Python number (no NumPy call: an
-    eager call on scalars is checked in about a microsecond per field)."""
-
-    isfinite = staticmethod(cmath.isfinite)
-    real = staticmethod(lambda v: v.real)
-    imag = staticmethod(lambda v: v.imag)
-    abs = staticmethod(abs)
 
 
 def _is_number(value: Any) -> bool:
     return type(value) in _PYTHON_NUMBERS
 
 
-def _shown(value: np.ndarray, bad: np.ndarray) -> list:
-    shown = value[bad] if value.ndim else value
-    return np.ravel(shown)[:5].tolist()
-
-
-def _require(field: str, value: Any, ok: Callable[[Any, Any], Any], rule: str) -> None:
-    """Check ok(value, xp) elementwise; xp is numpy for concrete values, jax.numpy if traced
-    (then only inside `validate`, as a checkify check)."""
-    if _is_number(value):
-        if not ok(value, _Scalar):
-            raise ValueError(f"{field} must be {rule}; got {[value]}")
-        return
-    concrete = concrete_value(value)
-    if concrete is not None:
-        bad = ~np.asarray(ok(concrete, np))
-        if np.any(bad):
-            raise ValueError(f"{field} must be {rule}; got {_shown(concrete, bad)}")
-    elif _TRACED_CHECKS.get():
-        _checkify.check(jnp.all(ok(value, jnp)), f"{field} must be {rule}")
+def _positive(v, xp):
+    return xp.isfinite(v) & (v > 0)
 
 
 def _require_real(field: str, value: Any, unit: str) -> None:
-    """Radii, wavelengths and n_env are real: a complex dtype is an error even if Im = 0."""
+    """Radii, wavelengths, angles, positions and n_env are real: a complex dtype is an error
+    even if Im = 0 (static: also under jit)."""
     if type(value) is complex or (not _is_number(value) and jnp.iscomplexobj(value)):
         concrete = concrete_value(value)
         shown = np.ravel(concrete)[:5].tolist() if concrete is not None else value.dtype
         raise ValueError(f"{field} must be real{unit}; got {shown}")
 
 
-def _positive(v, xp):
-    return xp.isfinite(v) & (v > 0)
-
-
-def _check_index(field: str, value: Any) -> None:
+def index_checks(checks: Checks, field: str, value: Any) -> None:
     """A constant complex index: finite, non-zero, Re >= 0, Im >= 0."""
-    _require(field, value, lambda v, xp: xp.isfinite(v) & (xp.abs(v) > 0),
-             "a finite, non-zero complex index")
-    _require(f"imaginary part of {field}", value, lambda v, xp: xp.imag(v) >= 0,
-             ">= 0 (jaxmie uses n + ik with k >= 0 for absorbing media)")
-    _require(f"real part of {field}", value, lambda v, xp: xp.real(v) >= 0,
-             ">= 0 (a passive medium has n = sqrt(eps) with Re n >= 0; the Mie coefficients "
-             "are even in n, so -n would be the gain medium n*)")
+    checks.require(field, value, lambda v, xp: xp.isfinite(v) & (xp.abs(v) > 0),
+                   "a finite, non-zero complex index")
+    checks.require(f"imaginary part of {field}", value, lambda v, xp: xp.imag(v) >= 0,
+                   ">= 0 (jaxmie uses n + ik with k >= 0 for absorbing media)")
+    checks.require(f"real part of {field}", value, lambda v, xp: xp.real(v) >= 0,
+                   ">= 0 (a passive medium has n = sqrt(eps) with Re n >= 0; the Mie "
+                   "coefficients are even in n, so -n would be the gain medium n*)")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -138,7 +90,8 @@ def particle_fields(particle: Any) -> ParticleFields:
             "particle must be a jaxmie.Sphere, CoreShell or Multilayer; got "
             f"{type(particle).__name__} {particle!r:.60}")
     radii, indices = layers()
-    return ParticleFields(radii, indices, *_field_names(type(particle), len(radii)))
+    kind: type = type(particle)
+    return ParticleFields(radii, indices, *_field_names(kind, len(radii)))
 
 
 @functools.lru_cache(maxsize=64)
@@ -173,50 +126,81 @@ def _check_batch_shapes(fields: ParticleFields) -> None:
         ) from None
 
 
-def check_illumination(wavelength: Any, n_env: Any) -> None:
+def illumination_checks(checks: Checks, wavelength: Any, n_env: Any) -> None:
     """Wavelengths real, finite and > 0 nm; n_env real, finite and > 0."""
     _require_real("wavelength", wavelength, " (nm)")
-    _require("wavelength", wavelength, _positive, "finite and > 0 nm")
+    checks.require("wavelength", wavelength, _positive, "finite and > 0 nm")
     _require_real("n_env", n_env, " (the host medium does not absorb)")
-    _require("n_env", n_env, _positive, "real, finite and > 0")
+    checks.require("n_env", n_env, _positive, "real, finite and > 0")
 
 
-def check_angles(theta: Any) -> None:
+def angle_checks(checks: Checks, theta: Any) -> None:
     """Scattering angles: real and finite (radians; any value, they enter through cos)."""
     _require_real("theta", theta, " (radians)")
-    _require("theta", theta, lambda v, xp: xp.isfinite(v), "finite (radians)")
+    checks.require("theta", theta, lambda v, xp: xp.isfinite(v), "finite (radians)")
 
 
-def check_positions(positions: Any) -> None:
+def position_checks(checks: Checks, positions: Any) -> None:
     """Near-field points: real and finite Cartesian coordinates in nm."""
     _require_real("positions", positions, " (nm)")
-    _require("positions", positions, lambda v, xp: xp.isfinite(v), "finite (nm)")
+    checks.require("positions", positions, lambda v, xp: xp.isfinite(v), "finite (nm)")
 
 
-def _check_layer_index(name: str, index: Any, wavelength: Any) -> None:
+def _layer_index_checks(checks: Checks, name: str, index: Any, wavelength: Any) -> None:
     if _is_number(index):
-        _check_index(name, index)
+        index_checks(checks, name, index)
         return
-    from .materials.base import Material, check_wavelength  # materials import validation
+    from .materials._base import Material, wavelength_checks  # materials import this module
 
     if isinstance(index, Material):
-        check_wavelength(index.name, index.wavelength_range, wavelength)
+        wavelength_checks(checks, index.name, index.wavelength_range, wavelength)
     elif callable(index):
-        _check_index(name, index(jnp.asarray(wavelength)))
+        index_checks(checks, name, index(jnp.asarray(wavelength)))
     else:
-        _check_index(name, index)
+        index_checks(checks, name, index)
 
 
-def check_particle(particle: Any, wavelength: Any, n_env: Any) -> float | None:
-    """Check a particle and its illumination; return the largest outer size parameter.
+def _geometry_checks(checks: Checks, fields: ParticleFields) -> None:
+    """Radii real, finite, > 0 and non-decreasing outwards."""
+    for name, r in zip(fields.radius_names, fields.radii, strict=True):
+        _require_real(name, r, " (nm)")
+        checks.require(name, r, _positive, "finite and > 0 nm")
+    for inner, outer, name_in, name_out in zip(fields.radii, fields.radii[1:],
+                                               fields.radius_names, fields.radius_names[1:]):
+        if _is_number(inner) and _is_number(outer):
+            step = outer - inner
+        else:
+            low, high = concrete_value(inner), concrete_value(outer)
+            step = high - low if low is not None and high is not None else outer - inner
+        checks.require(f"{name_out} - {name_in}", step, lambda d, xp: d >= 0,
+                       ">= 0 (radii must not decrease outwards)")
 
-    Concrete values raise ValueError naming the field (TypeError for a non-particle);
-    traced ones are skipped (checked on the device inside `validate`).
 
-    Returns:
-        2 pi n_env max(r_outer) / min(wavelength) as a Python float, or None when any of
-        them is traced.
-    """
+def construction_checks(particle: Any) -> None:
+    """The invariants of a particle built from concrete values (radii, constant indices,
+    batch shapes), checked when it is constructed: ValueError naming the field. A particle
+    with a traced field is checked where it is used instead (particle_checks), and JAX's own
+    rebuilding of particles (derivatives, tree maps) does not construct them anew."""
+    fields = particle_fields(particle)
+    values = [*fields.radii, *(i for i in fields.indices if not callable(i))]
+    if any(isinstance(v, jax.core.Tracer) or not (_is_number(v) or hasattr(v, "dtype"))
+           for v in values):
+        return
+    if fields.radii and _all_numbers_valid(fields, 1.0, 1.0) is not None:
+        return
+    _check_batch_shapes(fields)
+    checks = Checks()
+    _geometry_checks(checks, fields)
+    for name, index in zip(fields.index_names, fields.indices, strict=True):
+        if not callable(index):
+            index_checks(checks, name, index)
+
+
+def particle_checks(checks: Checks, particle: Any, wavelength: Any, n_env: Any
+                    ) -> float | None:
+    """Add the checks of a particle and its illumination; return the largest outer size
+    parameter 2 pi n_env max(r_outer) / min(wavelength) as a Python float, or None when any
+    of them is traced. TypeError for a non-particle."""
     fields = particle_fields(particle)
     if not fields.radii:
         raise ValueError(f"{type(particle).__name__} needs at least one layer")
@@ -224,23 +208,25 @@ def check_particle(particle: Any, wavelength: Any, n_env: Any) -> float | None:
     if x_outer is not None:
         return x_outer
     _check_batch_shapes(fields)
-    check_illumination(wavelength, n_env)
-    for name, r in zip(fields.radius_names, fields.radii):
-        _require_real(name, r, " (nm)")
-        _require(name, r, _positive, "finite and > 0 nm")
-    for inner, outer, name_in, name_out in zip(fields.radii, fields.radii[1:],
-                                               fields.radius_names, fields.radius_names[1:]):
-        if _is_number(inner) and _is_number(outer):
-            step = outer - inner
-        else:
-            pair = [concrete_value(inner), concrete_value(outer)]
-            step = pair[1] - pair[0] if all(v is not None for v in pair) else outer - inner
-        _require(f"{name_out} - {name_in}", step, lambda d, xp: d >= 0,
-                 ">= 0 (radii must not decrease outwards)")
-    for name, index in zip(fields.index_names, fields.indices):
-        _check_layer_index(name, index, wavelength)
+    illumination_checks(checks, wavelength, n_env)
+    _geometry_checks(checks, fields)
+    for name, index in zip(fields.index_names, fields.indices, strict=True):
+        _layer_index_checks(checks, name, index, wavelength)
     _check_float32_range(fields, wavelength, n_env)
     return _largest_size_parameter(fields.radii[-1], wavelength, n_env)
+
+
+def check_particle(particle: Any, wavelength: Any, n_env: Any) -> tuple[Any, float | None]:
+    """Check a particle and its illumination.
+
+    Returns:
+        (wavelength with the runtime checks of traced inputs attached (the same object when
+        every input is concrete: those raise ValueError at once), the largest outer size
+        parameter or None when traced).
+    """
+    checks = Checks()
+    x_outer = particle_checks(checks, particle, wavelength, n_env)
+    return checks.attach(wavelength), x_outer
 
 
 # Below this outer size parameter the terms of the series (~x^3) underflow float32: Q_abs
@@ -255,10 +241,9 @@ def _check_float32_range(fields: ParticleFields, wavelength: Any, n_env: Any) ->
     values = [v for v in (*fields.radii, *fields.indices, wavelength) if not callable(v)]
     if jnp.result_type(*values) not in (jnp.float32, jnp.complex64):
         return
-    concrete = [concrete_value(v) for v in (fields.radii[-1], wavelength, n_env)]
-    if any(v is None for v in concrete) or concrete[0].size == 0 or concrete[1].size == 0:
+    r, wl, n = (concrete_value(v) for v in (fields.radii[-1], wavelength, n_env))
+    if r is None or wl is None or n is None or r.size == 0 or wl.size == 0:
         return
-    r, wl, n = concrete
     x_min = 2 * math.pi * float(np.min(n)) * float(np.min(r)) / float(np.max(wl))
     if x_min < FLOAT32_MIN_SIZE:
         raise ValueError(
@@ -277,7 +262,7 @@ def _all_numbers_valid(fields: ParticleFields, wavelength: Any, n_env: Any) -> f
         return None
     ok = (math.isfinite(wavelength) and wavelength > 0 and math.isfinite(n_env) and n_env > 0
           and all(math.isfinite(r) and r > 0 for r in radii)
-          and all(b >= a for a, b in zip(radii, radii[1:]))
+          and all(b >= a for a, b in itertools.pairwise(radii))
           and all(cmath.isfinite(n) and n != 0 and n.real >= 0 and n.imag >= 0
                   for n in indices))
     return 2 * math.pi * n_env * radii[-1] / wavelength if ok else None
@@ -286,26 +271,19 @@ def _all_numbers_valid(fields: ParticleFields, wavelength: Any, n_env: Any) -> f
 def _largest_size_parameter(r_outer: Any, wavelength: Any, n_env: Any) -> float | None:
     if _is_number(r_outer) and _is_number(wavelength) and _is_number(n_env):
         return 2 * math.pi * n_env * r_outer / wavelength
-    values = [concrete_value(v) for v in (r_outer, wavelength, n_env)]
-    if any(v is None for v in values):
+    r, wl, n = (concrete_value(v) for v in (r_outer, wavelength, n_env))
+    if r is None or wl is None or n is None:
         return None
-    r, wl, n = values
     if r.size == 0 or wl.size == 0:
         return 0.0
     return 2 * math.pi * float(np.max(n)) * float(np.max(r)) / float(np.min(wl))
 
 
-@contextlib.contextmanager
-def _traced_checks() -> Iterator[None]:
-    token = _TRACED_CHECKS.set(True)
-    try:
-        yield
-    finally:
-        _TRACED_CHECKS.reset(token)
-
-
 def validate(particle, wavelength, n_env=1.0) -> _checkify.Error:
-    """Check a particle and its illumination; usable under jit.
+    """The checks of a particle and its illumination as a checkify error value.
+
+    Under jit jaxmie's functions check traced inputs when they run (jaxmie._errors); this
+    returns the same checks as a value instead, for code that handles errors functionally.
 
     Args:
         particle: Sphere, CoreShell or Multilayer. wavelength: nm. n_env: host index.
@@ -317,8 +295,8 @@ def validate(particle, wavelength, n_env=1.0) -> _checkify.Error:
     """
 
     def run(particle, wavelength, n_env):
-        with _traced_checks():
-            check_particle(particle, wavelength, n_env)
+        with checkify_mode():
+            particle_checks(Checks(), particle, wavelength, n_env)
 
     err, _ = _checkify.checkify(run, errors=_checkify.user_checks)(particle, wavelength, n_env)
     return err

@@ -37,7 +37,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from . import special
+from . import _special as special
 
 __all__ = ["VectorHarmonics", "plane_wave_series", "vector_spherical_harmonics"]
 
@@ -93,14 +93,14 @@ def plane_wave_series(f, df, rho, position, r, n_max: int):
     pi, tau, dpi = _angular(mu, n_max)
     pi, tau, dpi = (v.astype(rho.dtype) for v in (pi, tau, dpi))
 
-    def sums(u, v, w):
-        return (jnp.sum(pi * u + tau * v), jnp.sum(tau * u + pi * v),
-                jnp.sum(u * dpi - v * (pi + mu * dpi)), jnp.sum(pi * w))
+    def field(u, v, w, axis):
+        return _pattern(jnp.sum(pi * u + tau * v), jnp.sum(tau * u + pi * v),
+                        jnp.sum(u * dpi - v * (pi + mu * dpi)), jnp.sum(pi * w), position, r,
+                        axis)
 
     (u_te, u_tm), (du_te, du_tm) = f, df
-    e_sums = sums(e_n * u_te * inv, -1j * e_n * du_tm * inv, -1j * e_n * nn * u_tm * inv * inv)
-    h_sums = sums(e_n * u_tm * inv, -1j * e_n * du_te * inv, -1j * e_n * nn * u_te * inv * inv)
-    return _pattern(*e_sums, position, r, 0), _pattern(*h_sums, position, r, 1)
+    return (field(e_n * u_te * inv, -1j * e_n * du_tm * inv, -1j * e_n * nn * u_tm * inv * inv, 0),
+            field(e_n * u_tm * inv, -1j * e_n * du_te * inv, -1j * e_n * nn * u_te * inv * inv, 1))
 
 
 class VectorHarmonics(NamedTuple):

@@ -97,9 +97,9 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from . import special
-from .coefficients import series
-from .particles import Particle
+from . import _special as special
+from ._coefficients import series
+from ._particles import Particle
 
 __all__ = [
     "ClusterCrossSections",
@@ -187,7 +187,8 @@ def polarizabilities(particles: Particle, wavelength, n_env=1.0, n_max: int | No
         wavelength: vacuum wavelength in nm, scalar (vmap for spectra).
         n_env: real host index, scalar.
         n_max: orders used by the coefficient recurrence (static); None applies
-            jaxmie.n_max_for, which needs concrete radii (pass e.g. n_max=8 under jit for small spheres).
+            jaxmie.n_max_for, which needs concrete radii (pass e.g. n_max=8 under jit for small
+            spheres).
         n_particles: N, to broadcast a shared particle; defaults to the batch size.
 
     Returns:

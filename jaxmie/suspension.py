@@ -60,12 +60,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import special
-from .distributions import Gamma, Quadrature, adaptive_breaks, concrete_distribution
-from .observables import amplitudes
-from .particles import Sphere
-from .truncation import n_max_for
-from .validation import concrete_value
+from . import _special as special
+from ._distributions import Gamma, Quadrature, adaptive_breaks, concrete_distribution
+from ._observables import amplitudes
+from ._particles import Sphere
+from ._truncation import n_max_for
+from ._validation import concrete_value
 
 __all__ = [
     "Decoupling",

@@ -25,6 +25,8 @@ import numpy as np
 
 import jaxmie as jm
 
+jax.config.update("jax_enable_x64", True)  # float64: the accuracy jaxmie is built for
+
 D = jm.design
 
 

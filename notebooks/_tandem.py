@@ -13,6 +13,8 @@ import jax.numpy as jnp
 
 import jaxmie as jm
 
+jax.config.update("jax_enable_x64", True)  # float64: the accuracy jaxmie is built for
+
 D = jm.design
 
 BOUNDS = {"r_core": D.Bounded(40.0, 100.0), "t": D.Bounded(40.0, 100.0),

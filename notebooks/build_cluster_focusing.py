@@ -30,6 +30,8 @@ import numpy as np
 import optax
 
 import jaxmie as jm
+
+jax.config.update("jax_enable_x64", True)  # float64: the accuracy jaxmie is built for
 from jaxmie import cluster
 
 silicon, gold = jm.materials.get("Si"), jm.materials.get("Au")

@@ -20,6 +20,8 @@ import numpy as np
 
 import jaxmie as jm
 
+jax.config.update("jax_enable_x64", True)  # float64: the accuracy jaxmie is built for
+
 gold, silicon = jm.materials.get("Au"), jm.materials.get("Si")
 for name in ("Au", "Si"):
     print(jm.materials.citation(name).splitlines()[0])

@@ -25,6 +25,8 @@ from _core_shell_design import core_shell
 
 import jaxmie as jm
 
+jax.config.update("jax_enable_x64", True)  # float64: the accuracy jaxmie is built for
+
 D = jm.design
 WAVELENGTH = 705.0
 names = ["Si", "Au", "Ag", "SiO2", "Si3N4", "ZrO2", "TiO2"]

@@ -24,6 +24,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import jaxmie as jm
+
+jax.config.update("jax_enable_x64", True)  # float64: the accuracy jaxmie is built for
 import jaxmie.materials
 from jaxmie import ensemble, suspension
 

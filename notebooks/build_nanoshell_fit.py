@@ -22,6 +22,8 @@ import numpy as np
 import optax
 
 import jaxmie as jm
+
+jax.config.update("jax_enable_x64", True)  # float64: the accuracy jaxmie is built for
 from jaxmie import design
 
 gold, silica = jm.materials.get("Au"), jm.materials.get("SiO2")

@@ -20,6 +20,8 @@ import numpy as np
 import optax
 
 import jaxmie as jm
+
+jax.config.update("jax_enable_x64", True)  # float64: the accuracy jaxmie is built for
 import jaxmie.materials
 
 gold, silicon = jaxmie.materials.get("Au"), jaxmie.materials.get("Si")

@@ -28,6 +28,8 @@ import optax
 
 import jaxmie as jm
 
+jax.config.update("jax_enable_x64", True)  # float64: the accuracy jaxmie is built for
+
 D = jm.design
 print("jax", jax.__version__, "| devices:", jax.devices(), "| CPU cores:", os.cpu_count(),
       "|", platform.processor() or platform.machine())

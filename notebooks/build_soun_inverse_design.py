@@ -58,6 +58,8 @@ from _core_shell_design import (
 
 import jaxmie as jm
 
+jax.config.update("jax_enable_x64", True)  # float64: the accuracy jaxmie is built for
+
 D = jm.design
 T0 = time.perf_counter()
 names = ["Si", "Au", "Ag", "SiO2", "Si3N4", "ZrO2", "TiO2"]

@@ -28,14 +28,17 @@ from _tandem import BOUNDS, core_shell, to_params
 
 import jaxmie as jm
 
+jax.config.update("jax_enable_x64", True)  # float64: the accuracy jaxmie is built for
+
 D = jm.design
+L = jm.learning
 print("jax", jax.__version__, "| devices:", jax.devices(), "| CPU cores:", os.cpu_count())
 
 wavelength = jnp.linspace(400.0, 800.0, 40)
 N_MAX = 12        # x + 4.05 x^(1/3) + 2 = 11.04 at x = 2 pi 200 nm / 400 nm
 N_TRAIN, N_HELD_OUT = 20_000, 1_000
 start = time.perf_counter()
-ds = D.random_dataset(jax.random.key(0), N_TRAIN + N_HELD_OUT, BOUNDS, core_shell, wavelength,
+ds = L.random_dataset(jax.random.key(0), N_TRAIN + N_HELD_OUT, BOUNDS, core_shell, wavelength,
                       n_max=N_MAX, chunk=4096, verbose=True)
 print(f"dataset: {time.perf_counter() - start:.1f} s")
 spectra = ds.spectra["q_sca"]
@@ -45,17 +48,17 @@ print("train", train_set.shape, "held out", held_out.shape,
       float(jnp.mean((held_out - train_set.mean(0)) ** 2)))"""),
     md("""## Network and loss
 
-`D.mlp_init` / `D.mlp_apply` are a plain pytree MLP (input: the spectrum standardised per
+`L.mlp_init` / `L.mlp_apply` are a plain pytree MLP (input: the spectrum standardised per
 wavelength with the training set's mean and spread); `to_params` (in `notebooks/_tandem.py`,
 shared with the fast test, beside `BOUNDS` and `core_shell`) maps the six linear outputs
 through `D.from_unconstrained` (sigmoids) into the parameter boxes, so every proposed
-particle is valid. `D.train` runs each epoch as one compiled `lax.scan` over shuffled minibatches."""),
+particle is valid. `L.train` runs each epoch as one compiled `lax.scan` over shuffled minibatches."""),
     code("""# standardised input: raw spectra (Q_sca up to ~10) saturate the output sigmoids at start
 mean, std = train_set.mean(0), train_set.std(0)
 
 
 def design(net, target):
-    return to_params(D.mlp_apply(net, (target - mean) / std))
+    return to_params(L.mlp_apply(net, (target - mean) / std))
 
 
 def q_sca(p):
@@ -67,11 +70,11 @@ def tandem_loss(net, target):
 
 
 EPOCHS, BATCH = 30, 64
-net = D.mlp_init(jax.random.key(1), (wavelength.size, 1024, 1024, 1024, 6))
+net = L.mlp_init(jax.random.key(1), (wavelength.size, 1024, 1024, 1024, 6))
 steps = EPOCHS * (N_TRAIN // BATCH)
 adam = optax.adam(optax.cosine_decay_schedule(3e-4, steps, alpha=0.1))
 start = time.perf_counter()
-result = D.train(tandem_loss, net, train_set, adam, jax.random.key(2), epochs=EPOCHS,
+result = L.train(tandem_loss, net, train_set, adam, jax.random.key(2), epochs=EPOCHS,
                  batch_size=BATCH, held_out=held_out, verbose=True)
 train_seconds = time.perf_counter() - start
 print(f"training: {EPOCHS} epochs x {N_TRAIN // BATCH} steps of {BATCH} spectra "

@@ -60,7 +60,7 @@ def test_multilayer_accepts_array_layers_with_a_batch():
 
 
 def test_material_callable_is_evaluated_at_each_wavelength():
-    drude = lambda wl: jnp.sqrt(1 - (wl / 150.0) ** 2 / (1 + 0.05j * wl / 150.0) + 0j)  # noqa
+    drude = lambda wl: jnp.sqrt(1 - (wl / 150.0) ** 2 / (1 + 0.05j * wl / 150.0) + 0j)
     wl = jnp.array([400.0, 500.0, 600.0])
     e = jm.efficiencies(jm.Sphere(radius=40.0, n=drude), wl)
     for i, w in enumerate(wl):
@@ -81,17 +81,30 @@ def test_float32_in_float32_out_and_finite():
         assert all(bool(jnp.isfinite(v)) for v in jax.tree_util.tree_leaves(e))
 
 
-@pytest.mark.parametrize("particle, field", [
-    (jm.Sphere(radius=-1.0, n=1.5), "radius"),
-    (jm.Sphere(radius=float("nan"), n=1.5), "radius"),
-    (jm.Sphere(radius=50.0, n=1.5 - 0.1j), "imaginary part of n"),
-    (jm.Sphere(radius=50.0, n=complex("nan")), "n"),
-    (jm.CoreShell(r_core=60.0, r_shell=50.0, n_core=1.5, n_shell=2.0), "r_shell - r_core"),
-    (jm.Multilayer(radii=[10.0, 5.0, 20.0], n=[1.5, 1.6, 1.7]), "radii[1] - radii[0]"),
-])
-def test_bad_particles_raise_value_error_naming_the_field(particle, field):
-    with pytest.raises(ValueError, match=field.replace("[", r"\[").replace("]", r"\]")):
-        jm.efficiencies(particle, 500.0)
+BAD_PARTICLES = [
+    (lambda r, n: jm.Sphere(radius=r, n=n), (-1.0, 1.5), "radius"),
+    (lambda r, n: jm.Sphere(radius=r, n=n), (float("nan"), 1.5), "radius"),
+    (lambda r, n: jm.Sphere(radius=r, n=n), (50.0, 1.5 - 0.1j), "imaginary part of n"),
+    (lambda r, n: jm.Sphere(radius=r, n=n), (50.0, complex("nan")), "n"),
+    (lambda r, n: jm.CoreShell(r_core=r, r_shell=50.0, n_core=n, n_shell=2.0), (60.0, 1.5),
+     "r_shell - r_core"),
+    (lambda r, n: jm.Multilayer(radii=[10.0, r, 20.0], n=[n, 1.6, 1.7]), (5.0, 1.5),
+     "radii[1] - radii[0]"),
+]
+
+
+@pytest.mark.parametrize("make, values, field", BAD_PARTICLES)
+def test_bad_particles_raise_value_error_naming_the_field(make, values, field):
+    """The same error whether the values are concrete (at construction, plain numbers or
+    arrays) or traced (when the computation runs under jit)."""
+    pattern = field.replace("[", r"\[").replace("]", r"\]")
+    with pytest.raises(ValueError, match=pattern):
+        make(*values)
+    with pytest.raises(ValueError, match=pattern):
+        make(*map(jnp.asarray, values))
+    run = jax.jit(lambda r, n: jm.efficiencies(make(r, n), 500.0, n_max=8).q_ext)
+    with pytest.raises(jax.errors.JaxRuntimeError, match=f"ValueError: {pattern}"):
+        run(*values).block_until_ready()
 
 
 @pytest.mark.parametrize("wavelength, n_env, field", [
@@ -107,12 +120,16 @@ def test_per_wavelength_index_array_raises_naming_the_fields():
     # A (P, W) index array is P x W constants, not a spectrum: with P != W it cannot
     # broadcast against the radii and must fail with a message that names the fix.
     wavelength = jnp.linspace(400.0, 800.0, 7)
-    particle = jm.CoreShell(r_core=jnp.full(4, 40.0), r_shell=jnp.full(4, 60.0),
-                            n_core=jnp.full((4, 7), 2.0 + 0.1j), n_shell=1.5)
+
+    def make(n_core):
+        return jm.CoreShell(r_core=jnp.full(4, 40.0), r_shell=jnp.full(4, 60.0),
+                            n_core=n_core, n_shell=1.5)
+
     with pytest.raises(ValueError, match=r"n_core \(4, 7\).*materials.tabulated"):
-        jm.efficiencies(particle, wavelength)
+        make(jnp.full((4, 7), 2.0 + 0.1j))
     with pytest.raises(ValueError, match=r"n_core \(4, 7\)"):
-        jax.jit(lambda p: jm.efficiencies(p, wavelength, n_max=8).q_ext)(particle)
+        jax.jit(lambda n: jm.efficiencies(make(n), wavelength, n_max=8).q_ext)(
+            jnp.full((4, 7), 2.0 + 0.1j))
 
 
 def test_layer_count_mismatch_raises():
@@ -129,7 +146,9 @@ def test_n_max_required_under_jit():
     assert np.isfinite(float(g))
 
 
-def test_validate_reports_traced_bad_input_under_jit():
+def test_validate_reports_traced_bad_input_under_jit(monkeypatch):
+    monkeypatch.setenv("JAXMIE_ON_ERROR", "off")  # validate's error value instead
+
     @jax.jit
     def q_sca(r):
         p = jm.Sphere(radius=r, n=1.5)

@@ -5,7 +5,7 @@ import csv
 import numpy as np
 import pytest
 
-from jaxmie import cli
+from jaxmie import _cli as cli
 
 
 def read_csv(path):

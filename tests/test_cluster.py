@@ -8,7 +8,7 @@ import pytest
 
 import jaxmie as jm
 from jaxmie import cluster as cl
-from jaxmie.particles import layer_indices, layer_radii
+from jaxmie._particles import layer_indices, layer_radii
 
 WL = 500.0
 

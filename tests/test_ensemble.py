@@ -85,7 +85,7 @@ def test_moments_match_scipy_and_quadrature(name):
 
     def moment(p):
         def integral(p):
-            f = lambda t: np.exp(p * t) * density(np.exp(t))  # noqa: E731
+            f = lambda t: np.exp(p * t) * density(np.exp(t))
             return si.quad(f, lo, hi, epsabs=0, epsrel=1e-13, limit=400, points=peak)[0]
 
         return integral(p) / integral(0)
@@ -154,7 +154,7 @@ def test_average_matches_dense_sampling(name):
     p = jm.Sphere(radius=radii, n=M)
     cs = jm.cross_sections(p, WAVELENGTHS, n_max=N_MAX)
     mm = jm.mueller_matrix(p, WAVELENGTHS, THETA, n_max=N_MAX)
-    avg = lambda v: jnp.tensordot(w, v, axes=(0, 0))  # noqa: E731
+    avg = lambda v: jnp.tensordot(w, v, axes=(0, 0))
     for field in ("c_ext", "c_sca", "c_back"):
         np.testing.assert_allclose(getattr(got, field), avg(getattr(cs, field)), rtol=1e-8,
                                    err_msg=f"{name} {field}")
@@ -208,7 +208,7 @@ def test_weighted_core_shell_material_and_specific_extinction():
     """User weights with a particle factory and a material equal the explicit weighted sum."""
     water = jm.materials.get("H2O")
     radii, weights = jnp.array([80.0, 150.0, 220.0]), jnp.array([0.5, 0.3, 0.2])
-    make = lambda r: jm.CoreShell(r_core=0.7 * r, r_shell=r, n_core=2.0 + 0.5j,  # noqa: E731
+    make = lambda r: jm.CoreShell(r_core=0.7 * r, r_shell=r, n_core=2.0 + 0.5j,
                                   n_shell=water)
     got = E.mean_optics(E.Weighted(radii, weights), wavelength=WAVELENGTHS, particle=make)
     cs = jm.cross_sections(make(radii), WAVELENGTHS)

@@ -8,6 +8,7 @@ which takes relative indices and coordinates in units of 1/k).
 """
 
 import importlib
+import itertools
 import warnings
 
 import jax
@@ -16,7 +17,7 @@ import numpy as np
 import pytest
 
 import jaxmie as jm
-from jaxmie import vsh
+from jaxmie import _vsh as vsh
 
 # jm.fields is the function; the module (internal helpers) is imported by its path.
 F = importlib.import_module("jaxmie.fields")
@@ -64,7 +65,7 @@ def _random_points(radii, per_region, rng):
     scattnlay loses digits), each shell, and outside up to 1.5 r_out."""
     edges = [0.1 * radii[0], *radii, 1.5 * radii[-1]]
     out = []
-    for lo, hi in zip(edges[:-1], edges[1:]):
+    for lo, hi in itertools.pairwise(edges):
         r = rng.uniform(lo + 1e-3 * (hi - lo), hi - 1e-3 * (hi - lo), per_region)
         d = rng.normal(size=(per_region, 3))
         out.append(r[:, None] * d / np.linalg.norm(d, axis=1, keepdims=True))
@@ -126,7 +127,7 @@ def test_host_medium_and_y_polarisation():
         warnings.simplefilter("ignore")
         _, e_ref, h_ref = scattnlay.fieldnlay(k * np.asarray(radii), np.asarray(n) / n_env,
                                               *(k * rotated.T), nmax=N_MAX)
-    turn = lambda v: np.stack([-v[:, 1], v[:, 0], v[:, 2]], -1)  # noqa: E731
+    turn = lambda v: np.stack([-v[:, 1], v[:, 0], v[:, 2]], -1)
     assert np.max(_relative_error(e, turn(e_ref))) < 1e-8
     assert np.max(_relative_error(h, turn(h_ref * Z0))) < 1e-8
 
@@ -165,7 +166,7 @@ def test_tangential_fields_continuous(name):
         (e_i, h_i), (e_o, h_o) = (_fields(p, q) for q in (inner, outer))
         for a, b in ((e_i, e_o), (h_i, h_o)):
             a, b = np.asarray(a), np.asarray(b)
-            tangential = lambda v: v - np.sum(v * d, -1, keepdims=True) * d  # noqa: E731
+            tangential = lambda v: v - np.sum(v * d, -1, keepdims=True) * d
             scale = np.linalg.norm(a, axis=-1)
             assert np.max(np.linalg.norm(tangential(a) - tangential(b), axis=-1) / scale) < 1e-9
         normal_i = index[layer] ** 2 * np.sum(np.asarray(e_i) * d, -1)
@@ -191,7 +192,7 @@ def test_strongly_absorbing_shell_is_finite_and_continuous():
     assert np.all(magnitude[:3] < 1e-300)
     decay = np.log(magnitude[5] / magnitude[4]) / (K * np.imag(n[1]) * 10.0)
     assert abs(decay - 1) < 1e-2
-    tangential = lambda v: v - np.sum(v * direction, -1, keepdims=True) * direction  # noqa: E731
+    tangential = lambda v: v - np.sum(v * direction, -1, keepdims=True) * direction
     jump = np.linalg.norm(tangential(e[6]) - tangential(e[7])) / magnitude[7]
     assert jump < 1e-9
     e_ref, _ = _scattnlay(radii, n, r[-3:, None] * direction, N_MAX)
@@ -247,10 +248,10 @@ def test_origin_and_axis_are_finite_with_gradients():
     assert np.max(_relative_error(e[1:], e_ref)) < 1e-8
     assert np.max(_relative_error(h[1:], h_ref)) < 1e-8
     star = np.concatenate([np.eye(3), -np.eye(3)])
-    mean_at = lambda r: _scattnlay(radii, n, r * star, N_MAX)[0].mean(0)  # noqa: E731
+    mean_at = lambda r: _scattnlay(radii, n, r * star, N_MAX)[0].mean(0)
     centre = (4 * mean_at(0.5) - mean_at(1.0)) / 3
     assert np.max(_relative_error(e[:1], centre)) < 2e-8
-    f = lambda q: jnp.sum(jnp.abs(F.fields(p, WAVELENGTH, q, n_max=N_MAX)[0]) ** 2)  # noqa: E731
+    f = lambda q: jnp.sum(jnp.abs(F.fields(p, WAVELENGTH, q, n_max=N_MAX)[0]) ** 2)
     grads = jax.jit(jax.vmap(jax.grad(f)))(jnp.asarray(points))
     jac = jax.jit(jax.jacfwd(lambda q: jnp.imag(F.fields(p, WAVELENGTH, q, n_max=N_MAX)[1])))(
         jnp.zeros(3))
@@ -347,8 +348,8 @@ def test_coefficients_against_closed_forms():
     x = K * radius
     cs = F.internal_coefficients(jm.Sphere(radius=radius, n=m), WAVELENGTH, n_max=12)
     orders = np.arange(1, 13)
-    j = lambda nu, z: spherical_jn(nu, z)  # noqa: E731
-    dj = lambda nu, z: spherical_jn(nu, z, derivative=True)  # noqa: E731
+    j = lambda nu, z: spherical_jn(nu, z)
+    dj = lambda nu, z: spherical_jn(nu, z, derivative=True)
     h = spherical_jn(orders, x) + 1j * spherical_yn(orders, x)
     dh = spherical_jn(orders, x, True) + 1j * spherical_yn(orders, x, True)
     xj, xjp = x * j(orders, x), j(orders, x) + x * dj(orders, x)
@@ -371,7 +372,7 @@ def test_vector_harmonics_curl():
 
     def curl_of(p, kind):
         """(values, curls) of the four harmonics at one point, each (4, n, 3)."""
-        value = lambda q: jnp.stack(vsh.vector_spherical_harmonics(q, k, 6, kind))  # noqa: E731
+        value = lambda q: jnp.stack(vsh.vector_spherical_harmonics(q, k, 6, kind))
         jac = (jax.jacfwd(lambda q: jnp.real(value(q)))(p)
                + 1j * jax.jacfwd(lambda q: jnp.imag(value(q)))(p))  # (..., component, d/dq)
         curl = jnp.stack([jac[..., 2, 1] - jac[..., 1, 2], jac[..., 0, 2] - jac[..., 2, 0],

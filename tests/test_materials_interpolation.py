@@ -12,7 +12,7 @@ from hypothesis import strategies as st  # noqa: E402
 from jax.test_util import check_grads  # noqa: E402
 from scipy.interpolate import PchipInterpolator  # noqa: E402
 
-from jaxmie.materials.interpolation import pchip, pchip_evaluate, pchip_slopes  # noqa: E402
+from jaxmie.materials._interpolation import pchip, pchip_evaluate, pchip_slopes  # noqa: E402
 
 DETERMINISTIC = settings(derandomize=True, deadline=None, database=None, max_examples=30)
 QUERY = 1024

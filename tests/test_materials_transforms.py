@@ -11,7 +11,7 @@ from jax.test_util import check_grads  # noqa: E402
 
 import jaxmie  # noqa: E402
 import jaxmie.materials as jm  # noqa: E402
-from jaxmie.materials import base  # noqa: E402
+from jaxmie.materials import _base as base  # noqa: E402
 
 
 def _parts(material):
@@ -44,7 +44,7 @@ def test_derivative_continuous_and_curvature_bounded_across_nodes():
     delta = 1e-6
     nodes = x[1:-1]
     queries = jnp.asarray(np.concatenate([nodes - delta, nodes + delta]))
-    parts = lambda w: jnp.stack([jnp.real(material(w)), jnp.imag(material(w))])  # noqa: E731
+    parts = lambda w: jnp.stack([jnp.real(material(w)), jnp.imag(material(w))])
     first = jax.jit(jax.vmap(jax.jacfwd(parts)))(queries)          # (2M, 2)
     second = jax.jit(jax.vmap(jax.jacfwd(jax.jacfwd(parts))))(queries)
     left, right = np.split(np.asarray(first), 2)

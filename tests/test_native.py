@@ -15,9 +15,7 @@ import numpy as np
 import pytest
 
 import jaxmie as jm
-from jaxmie import _native
-
-coefficients_module = sys.modules["jaxmie.coefficients"]
+from jaxmie import _native, _observables, _series
 
 pytestmark = pytest.mark.skipif(not _native.available(), reason="no C++ compiler")
 
@@ -45,9 +43,7 @@ def _inputs(radii, indices, wavelength):
 
 
 def _both(x, m, n_max):
-    native = _native.series(x, m, n_max, coefficients_module._reference_series)
-    reference = coefficients_module._reference_series(x, m, n_max)
-    return native, reference
+    return _native.series(x, m, n_max), _series._jax_series(x, m, n_max)
 
 
 @pytest.mark.parametrize("name,radii,indices,wavelength", CASES, ids=[c[0] for c in CASES])
@@ -71,10 +67,9 @@ def test_series_matches_jax_implementation(name, radii, indices, wavelength):
 def test_first_derivatives_match_jax_implementation(name, radii, indices, wavelength):
     x, m = _inputs(radii, indices, wavelength)
     n_max = jm.n_max_for(float(x[-1]))
-    split = lambda f: lambda x, mr, mi: f(x, mr + 1j * mi, n_max)  # noqa: E731
-    native = split(lambda x, m, n: _native.series(x, m, n,
-                                                  coefficients_module._reference_series))
-    reference = split(coefficients_module._reference_series)
+    split = lambda f: lambda x, mr, mi: f(x, mr + 1j * mi, n_max)
+    native = split(_series.series)  # on the CPU: the native kernel and its Jacobian
+    reference = split(_series._jax_series)
     args = (x, jnp.real(m), jnp.imag(m))
     got = jax.jit(jax.jacfwd(native, argnums=(0, 1, 2)))(*args)
     want = jax.jit(jax.jacfwd(reference, argnums=(0, 1, 2)))(*args)
@@ -86,23 +81,19 @@ def test_first_derivatives_match_jax_implementation(name, radii, indices, wavele
             np.testing.assert_array_less(np.abs(g - w), 1e-10 * np.max(np.abs(w)) + 1e-300)
 
 
-observables_module = sys.modules["jaxmie.observables"]
-
-
 def _efficiencies(sums_of):
     """(q_ext, q_sca, q_abs, q_back, q_fwd, g, q_pr) from sums_of(x, m, n_max), shape (7,)."""
 
     def efficiencies(x, m_re, m_im, n_max):
-        q = observables_module._from_order_sums(sums_of(x, m_re + 1j * m_im, n_max), x[-1])
+        q = _observables._from_sums(sums_of(x, m_re + 1j * m_im, n_max))
         return jnp.stack([q.q_ext, q.q_sca, q.q_abs, q.q_back, q.q_fwd, q.g, q.q_pr])
 
     return efficiencies
 
 
-native_efficiencies = _efficiencies(lambda x, m, n_max: _native.efficiency_sums(
-    x, m, n_max, coefficients_module._reference_series, observables_module._reference_order_sums))
-reference_efficiencies = _efficiencies(lambda x, m, n_max: observables_module._reference_order_sums(
-    *coefficients_module._reference_series(x, m, n_max)))
+native_efficiencies = _efficiencies(_series.efficiency_sums)  # the CPU default: native
+reference_efficiencies = _efficiencies(
+    lambda x, m, n_max: _series._unpack(_series._jax_efficiency_sums(x, m, n_max)))
 DERIVATIVE_CASES = [c for c in CASES if c[1][-1] < 1e4]
 
 
@@ -119,7 +110,7 @@ def test_fused_efficiencies_and_gradients_match_jax_implementation(name, radii, 
     got = jax.jit(native_efficiencies, static_argnums=3)(*args, n_max)
     want = jax.jit(reference_efficiencies, static_argnums=3)(*args, n_max)
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-300)
-    jac = lambda f: jax.jit(jax.jacrev(f, argnums=(0, 1, 2)), static_argnums=3)  # noqa: E731
+    jac = lambda f: jax.jit(jax.jacrev(f, argnums=(0, 1, 2)), static_argnums=3)
     got = np.concatenate(jac(native_efficiencies)(*args, n_max), axis=1)  # (7, 3L)
     want = np.concatenate(jac(reference_efficiencies)(*args, n_max), axis=1)
     assert np.all(np.isfinite(got))
@@ -204,7 +195,7 @@ def test_gradient_and_hessian_through_efficiencies():
     hessian = jax.jit(jax.hessian(_objective, argnums=(0, 1, 2)))(*args, wavelength)
     gradient = grad(*args, wavelength)
     for i, h in enumerate((1e-3, 1e-3, 1e-5)):
-        shifted = lambda s: [a + s * h if k == i else a for k, a in enumerate(args)]  # noqa: B023,E731
+        shifted = lambda s: [a + s * h if k == i else a for k, a in enumerate(args)]
         difference = (value(*shifted(1), wavelength) - value(*shifted(-1), wavelength)) / (2 * h)
         np.testing.assert_allclose(gradient[i], difference, rtol=1e-7)
         g_plus, g_minus = grad(*shifted(1), wavelength), grad(*shifted(-1), wavelength)
@@ -223,10 +214,9 @@ def test_results_do_not_depend_on_batch_neighbours():
     n_max = 40
 
     def every_kernel(x, m):
-        return [*_native._ffi("JaxmieSeries", x, m, n_max, jacobian=False),
-                *_native._ffi("JaxmieSeriesJacobian", x, m, n_max, jacobian=True),
-                _native._efficiency_sums(x, m, n_max, None, None),
-                *_native._efficiency_sums_jacobian(x, m, n_max, None, None)]
+        return [*_native.series(x, m, n_max), *_native.series_jacobian(x, m, n_max),
+                _native.efficiency_sums(x, m, n_max),
+                *_native.efficiency_sums_jacobian(x, m, n_max)]
 
     batched = every_kernel(x, m)
     for i in range(11):
@@ -238,7 +228,7 @@ def test_results_do_not_depend_on_batch_neighbours():
 def test_vmap_of_efficiencies_matches_batch():
     radii = jnp.linspace(50.0, 200.0, 5)
     wavelength = jnp.linspace(400.0, 800.0, 9)
-    one = lambda r: jm.efficiencies(jm.Sphere(radius=r, n=1.5 + 0.02j), wavelength,  # noqa: E731
+    one = lambda r: jm.efficiencies(jm.Sphere(radius=r, n=1.5 + 0.02j), wavelength,
                                     n_max=24).q_ext
     vmapped = jax.vmap(one)(radii)
     batched = jm.efficiencies(jm.Sphere(radius=radii, n=1.5 + 0.02j), wavelength, n_max=24)

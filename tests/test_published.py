@@ -7,9 +7,9 @@ digits, so agreement to 1e-6 relative (and the printed last digit) is the test.
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from reference.published import MIEV0
 
 import jaxmie as jm
-from reference.published import MIEV0
 
 WAVELENGTH = 2 * np.pi  # so that radius in nm equals the size parameter
 

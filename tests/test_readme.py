@@ -13,7 +13,7 @@ def test_readme_examples_run_and_hold():
     assert len(blocks) >= 3
     namespace: dict = {}
     for block in blocks:
-        exec(compile(block, str(README), "exec"), namespace)  # noqa: S102
+        exec(compile(block, str(README), "exec"), namespace)
     # The quickstart's shapes and the optax fit's answer, as the comments state them.
     assert namespace["e"].q_ext.shape == (256,)
     assert namespace["s1"].shape == (256, 181)

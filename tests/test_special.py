@@ -12,7 +12,7 @@ import mpmath as mp
 import numpy as np
 import pytest
 
-from jaxmie import special
+from jaxmie import _special as special
 
 CASES = [
     # (z, n_max): small arguments, n_max far above |z|

@@ -1,5 +1,5 @@
-// Mie coefficients of layered spheres on the CPU: the algorithm of jaxmie.coefficients
-// (Yang 2003 / Pena & Pal 2009; see jaxmie/special.py and jaxmie/coefficients.py for the
+// Mie coefficients of layered spheres on the CPU: the algorithm of jaxmie._layered
+// (Yang 2003 / Pena & Pal 2009; see jaxmie/_special.py and jaxmie/_layered.py for the
 // formulas and their references), written as a per-particle loop.
 //
 // Why native code: XLA runs each step of an order recurrence as one pass over the whole
@@ -15,17 +15,17 @@
 //                   d/dm_1..m_L (a_n and b_n are analytic in every m_l);
 //                   dabsorption_a, dabsorption_b (..., N, 3L) f64: d/dx_l, d/dRe m_l,
 //                   d/dIm m_l (not analytic: Im h enters).
-//   JaxmieOrderSums: a, b, absorption_a, absorption_b (..., N) -> the seven sums over orders
-//                   behind every efficiency (..., 7) (jaxmie.observables._reference_order_sums).
-//   JaxmieEfficiencySums: x, m -> those sums without writing the coefficients out;
+//   JaxmieEfficiencySums: x, m -> the seven sums over orders behind every efficiency
+//                   (..., 7) (jaxmie._native.efficiency_sums), the coefficients never
+//                   written out;
 //   JaxmieEfficiencySumsJacobian: x, m -> the sums and their derivatives (..., 7, 3L) along
 //                   x_l, Re m_l, Im m_l, accumulated order by order.
-// Near index matching the interface numerators take coefficients._contrast's split form
+// Near index matching the interface numerators take _layered._contrast's split form
 // (the deviation H - D1 carried through the layers, and d1_difference's recurrence for the
 // difference of D1 across the interface), only in lane groups where some interface is
 // nearly matched.
 // The derivatives are forward-mode dual numbers through the layer recurrence and the
-// closed forms of special.riccati_bessel's JVP rule for the Riccati-Bessel sequences; the
+// closed forms of _special.riccati_bessel's JVP rule for the Riccati-Bessel sequences; the
 // Jacobian handlers take L <= 4.
 
 #include <algorithm>
@@ -51,8 +51,8 @@ namespace {
 // ones (K + 1 lane vectors) as calls.
 #define INLINE inline __attribute__((always_inline))
 
-constexpr double kStartTolerance = 1e-17;  // as special._START_TOLERANCE
-constexpr double kMaxStartOrder = 1e8;     // as special._MAX_START_ORDER
+constexpr double kStartTolerance = 1e-17;  // as _special._START_TOLERANCE
+constexpr double kMaxStartOrder = 1e8;     // as _special._MAX_START_ORDER
 
 // kStartTable[e - 1] = c / (1 + c^2) with c = (kStartTolerance / 3)^(1 / 2e): riccati's start
 // order takes e extra orders where |z| <= (2 order + 1) kStartTable[e - 1].
@@ -263,14 +263,14 @@ INLINE D<W, K> times_ratio(const D<W, K>& q, const V<W>& r, const V<W>& g1, cons
   for (int k = 0; k < K; ++k) c.d[k] = q.d[k] * r + c.v * (g1 * z1.d[k] + g2 * z2.d[k]);
   return c;
 }
-// Riccati-Bessel sequences at W arguments, orders 1..N at index n - 1 (special.RiccatiBessel).
+// Riccati-Bessel sequences at W arguments, orders 1..N at index n - 1 (_special.RiccatiBessel).
 template <int W>
 struct Riccati {
   V<W>*d1, *d3, *psi_ratio, *zeta_ratio;  // ratios: order n >= 2 at index n - 1
   V<W> u;                                  // exp(iz) psi_1(z)
 };
 
-// special._start_order for W arguments, in lane loops that vectorise: start[j] and the
+// _special._start_order for W arguments, in lane loops that vectorise: start[j] and the
 // largest of them (returned).
 template <int W>
 int start_orders(const V<W>& z, int n_max, int (&start)[W]) {
@@ -384,7 +384,7 @@ void riccati(const V<W>& z, int n_max, bool need_d3, Riccati<W>& rb) {
     set_lane(rb.u, j, u);
     direct[j] = zj.imag() < 1.0;
   }
-  // Upward D3: direct recurrence near the real axis, Wronskian form above (special.py).
+  // Upward D3: direct recurrence near the real axis, Wronskian form above (_special.py).
   auto d3_at = [&](int k, const V<W>& s, const V<W>& psi_zeta) {
     const V<W> recurrence = -double(k) * inv_z, wronskian = -1.0 * times_i(psi_zeta);
     const V<W>& d1 = rb.d1[k - 1];
@@ -420,7 +420,7 @@ void riccati(const V<W>& z, int n_max, bool need_d3, Riccati<W>& rb) {
 }
 
 // E_n = D1_n(z1 + dz) - D1_n(z1), n = 1..n_max, without cancellation for small dz
-// (special.log_derivative_difference). With r_k = psi_k/psi_{k-1} = 1/(D_k + k/z) and
+// (_special.log_derivative_difference). With r_k = psi_k/psi_{k-1} = 1/(D_k + k/z) and
 // w = 1/z1 - 1/z2 = dz / (z1 z2), the difference t = r(z2) - r(z1) obeys
 // t_k = ((2k+1) w + t_{k+1}) r_k(z1) r_k(z2) above n_max (both continued fractions from one
 // start order), and E_k = -(k+1) w - t_{k+1}, t_k = -(E_k - k w) r_k(z1) r_k(z2) below it,
@@ -455,7 +455,7 @@ void d1_difference(const V<W>& z1, const V<W>& dz, const Riccati<W>& s1, const R
 }
 
 // The Riccati-Bessel sequences at z as numbers of type T, with the closed-form tangents of
-// special.riccati_bessel's JVP rule.
+// _special.riccati_bessel's JVP rule.
 template <class T, int W>
 struct Lifted {
   const Riccati<W>& rb;
@@ -474,7 +474,7 @@ struct Lifted {
 };
 
 // E_n = D1_n(z1 + dz) - D1_n(z1) (d1_difference) as a number of type T, with the tangents of
-// special.log_derivative_difference's rule: dE = D'(z2) d(dz) + [D'(z2) - D'(z1)] dz1,
+// _special.log_derivative_difference's rule: dE = D'(z2) d(dz) + [D'(z2) - D'(z1)] dz1,
 // D'(z2) - D'(z1) = -n(n+1) w (1/z1 + 1/z2) - E (D1(z1) + D1(z2)), w = dz / (z1 z2); d1, d2 are
 // D1_n(z1), D1_n(z2) and n counts from 1.
 template <int W>
@@ -512,7 +512,7 @@ INLINE D<W, K> select(const bool (&mask)[W], const D<W, K>& a, const D<W, K>& b)
   return c;
 }
 
-constexpr double kSplitContrast = 1.0 / 16;  // as coefficients._SPLIT_CONTRAST
+constexpr double kSplitContrast = 1.0 / 16;  // as _layered._SPLIT_CONTRAST
 
 // Lanes whose interface between indices m_a and m_b is nearly index-matched.
 template <int W>
@@ -523,7 +523,7 @@ INLINE void near_matched(const V<W>& m_a, const V<W>& m_b, bool (&near)[W]) {
   }
 }
 
-// G1 = m_h H - m_d D1(z_out) across an interface (coefficients._contrast), direct form;
+// G1 = m_h H - m_d D1(z_out) across an interface (_layered._contrast), direct form;
 // `side` holds the sequences at z_out. Duals take their tangents from the partial
 // derivatives (D1's tangent is never formed).
 template <int W>
@@ -561,7 +561,7 @@ INLINE Split split_lanes(const bool (&near)[W]) {
 }
 
 // H and its deviation from D1(z_o) at the outer surface of a layer from G1 across its inner
-// interface (coefficients._through_layer); the deviation's tangents only if want_delta (the
+// interface (_layered._through_layer); the deviation's tangents only if want_delta (the
 // next interface takes the split form somewhere). G2 = m_h h - m_d D3i and
 // H = (G2 D1o - Q D3o) / (G2 - Q), H - D1o = -Q (D3o - D1o) / (G2 - Q), Q = q G1.
 // outer / inner hold the sequences at z_o and z_i.
@@ -907,7 +907,7 @@ INLINE double re_conj(const V<W>& u, const V<W>& v, int j) {  // Re(u conj(v)) i
 }
 
 // The seven sums over orders behind every efficiency (the layout of
-// jaxmie.observables._reference_order_sums) for W particles, accumulated order by order:
+// jaxmie._native.efficiency_sums) for W particles, accumulated order by order:
 // 2(2n+1)(|a|^2 + |b|^2), 2(2n+1)(absorbed), Re, Im of sum (2n+1)(-1)^n (a - b), Re, Im of
 // sum (2n+1)(a + b), and the asymmetry sum.
 template <int W>
@@ -1009,7 +1009,7 @@ struct CoefficientJacobian {
       izs[j] = abs_r[j] * abs_w[j];
       inv_e2[j] = inv_den.re[j] * inv_den.re[j] + inv_den.im[j] * inv_den.im[j];
       absorbed[j] = -h.im[j] * izs[j] * inv_e2[j];
-      // |.| has a zero derivative at 0, as coefficients._safe_abs.
+      // |.| has a zero derivative at 0, as _layered._safe_abs.
       const double d_abs_r = abs_r[j] > 0 ? (ratio.re[j] * host_ratio.re[j] +
                                              ratio.im[j] * host_ratio.im[j]) / abs_r[j] : 0.0;
       const double d_abs_w = abs_w[j] > 0 ? (w.re[j] * dw.re[j] + w.im[j] * dw.im[j]) /
@@ -1318,34 +1318,6 @@ ffi::Error SeriesJacobianImpl(ffi::ThreadPool pool, ffi::AnyBuffer x, ffi::AnyBu
   return ffi::Error::Success();
 }
 
-// OrderSums over a batch of coefficients: a, b (..., N) c128, absorption_a,
-// absorption_b (..., N) f64 -> sums (..., 7) f64.
-ffi::Error OrderSumsImpl(ffi::ThreadPool pool, ffi::AnyBuffer a, ffi::AnyBuffer b,
-                         ffi::AnyBuffer abs_a, ffi::AnyBuffer abs_b,
-                         ffi::Result<ffi::AnyBuffer> sums) {
-  const int n_max = int(a.dimensions().back());
-  const int64_t items = int64_t(a.element_count()) / n_max;
-  const cplx* ap = reinterpret_cast<const cplx*>(a.untyped_data());
-  const cplx* bp = reinterpret_cast<const cplx*>(b.untyped_data());
-  const double* aap = abs_a.typed_data<double>();
-  const double* abp = abs_b.typed_data<double>();
-  double* out = sums->typed_data<double>();
-  parallel(pool, items, n_max, [&](int64_t lo, int64_t hi) {
-    for (int64_t i = lo; i < hi; ++i) {
-      OrderSums<1> sums;
-      for (int k = 0; k < n_max; ++k) {
-        const int64_t at = i * n_max + k;
-        V<1> an, bn;
-        set_lane(an, 0, ap[at]);
-        set_lane(bn, 0, bp[at]);
-        sums.add(k, an, bn, aap + at, abp + at);
-      }
-      sums.write(out, i, 1);
-    }
-  });
-  return ffi::Error::Success();
-}
-
 // EfficiencySumsImpl with derivatives: x (..., L), m (..., L) -> sums (..., 7) f64 and
 // their derivatives (..., 7, 3L) f64 along x_l, Re m_l, Im m_l.
 ffi::Error EfficiencySumsJacobianImpl(ffi::ThreadPool pool, ffi::AnyBuffer x, ffi::AnyBuffer m,
@@ -1397,15 +1369,6 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(JaxmieSeriesJacobian, SeriesJacobianImpl,
                                   .Ret<ffi::AnyBuffer>()
                                   .Ret<ffi::AnyBuffer>()
                                   .Ret<ffi::AnyBuffer>()
-                                  .Ret<ffi::AnyBuffer>());
-
-XLA_FFI_DEFINE_HANDLER_SYMBOL(JaxmieOrderSums, OrderSumsImpl,
-                              ffi::Ffi::Bind()
-                                  .Ctx<ffi::ThreadPool>()
-                                  .Arg<ffi::AnyBuffer>()
-                                  .Arg<ffi::AnyBuffer>()
-                                  .Arg<ffi::AnyBuffer>()
-                                  .Arg<ffi::AnyBuffer>()
                                   .Ret<ffi::AnyBuffer>());
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(JaxmieEfficiencySums, EfficiencySumsImpl,

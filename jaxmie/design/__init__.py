@@ -16,52 +16,44 @@ that is a pure function of a pytree of real parameters; jaxmie supplies
 - discrete materials: `enumerate_materials` (exact, every combination of a `StackedTable`'s
   rows, geometry optimised for each), `softmax_mixture` and `relaxed_materials` (continuous
   relaxation, optional Gumbel noise, for tables too long to enumerate);
-- `laplace_covariance`: parameter covariance from `jax.hessian` of the loss at the optimum;
-- learning through Mie: `random_dataset` / `spectra` (random particles and their spectra, in
-  chunks), `mlp_init` / `mlp_apply` (a pure-JAX network), `train` (optax minibatches).
+- `laplace_covariance`: parameter covariance from `jax.hessian` of the loss at the optimum.
+
+Learning through Mie (datasets of spectra, a small MLP, a minibatch loop) lives in
+`jaxmie.learning`.
 
 Optimise real leaves (radii, n, k separately), not complex ones: optax's complex support is
 partial. Lengths are in nm throughout. One concept per module: `bijections`, `multistart`,
-`levenberg_marquardt`, `objectives`, `discrete`, `uncertainty`, `datasets`, `networks`,
-`training`.
+`levenberg_marquardt`, `objectives`, `discrete`, `uncertainty`. optax is an optional
+dependency (``pip install 'jaxmie[design]'``), imported when `multi_start` runs.
 """
 
-from .bijections import Bounded as Bounded
-from .bijections import Positive as Positive
-from .bijections import Unbounded as Unbounded
-from .bijections import from_unconstrained as from_unconstrained
-from .bijections import to_unconstrained as to_unconstrained
-from .bijections import uniform_starts as uniform_starts
-from .datasets import Dataset as Dataset
-from .datasets import random_dataset as random_dataset
-from .datasets import spectra as spectra
-from .discrete import EnumerationResult as EnumerationResult
-from .discrete import enumerate_materials as enumerate_materials
-from .discrete import relaxed_materials as relaxed_materials
-from .discrete import softmax_mixture as softmax_mixture
-from .levenberg_marquardt import least_squares as least_squares
-from .multistart import MultiStartResult as MultiStartResult
-from .multistart import multi_start as multi_start
-from .networks import mlp_apply as mlp_apply
-from .networks import mlp_init as mlp_init
-from .objectives import efficiency_objective as efficiency_objective
-from .objectives import kerker_objective as kerker_objective
-from .objectives import mean_relative_error as mean_relative_error
-from .objectives import spectrum_mse as spectrum_mse
-from .objectives import spectrum_objective as spectrum_objective
-from .training import TrainResult as TrainResult
-from .training import train as train
-from .uncertainty import Laplace as Laplace
-from .uncertainty import laplace_covariance as laplace_covariance
+from ._bijections import Bounded as Bounded
+from ._bijections import Positive as Positive
+from ._bijections import Unbounded as Unbounded
+from ._bijections import from_unconstrained as from_unconstrained
+from ._bijections import to_unconstrained as to_unconstrained
+from ._bijections import uniform_starts as uniform_starts
+from ._discrete import EnumerationResult as EnumerationResult
+from ._discrete import enumerate_materials as enumerate_materials
+from ._discrete import relaxed_materials as relaxed_materials
+from ._discrete import softmax_mixture as softmax_mixture
+from ._levenberg_marquardt import least_squares as least_squares
+from ._multistart import MultiStartResult as MultiStartResult
+from ._multistart import multi_start as multi_start
+from ._objectives import efficiency_objective as efficiency_objective
+from ._objectives import kerker_objective as kerker_objective
+from ._objectives import mean_relative_error as mean_relative_error
+from ._objectives import spectrum_mse as spectrum_mse
+from ._objectives import spectrum_objective as spectrum_objective
+from ._uncertainty import Laplace as Laplace
+from ._uncertainty import laplace_covariance as laplace_covariance
 
 __all__ = [
     "Bounded",
-    "Dataset",
     "EnumerationResult",
     "Laplace",
     "MultiStartResult",
     "Positive",
-    "TrainResult",
     "Unbounded",
     "efficiency_objective",
     "enumerate_materials",
@@ -70,16 +62,11 @@ __all__ = [
     "laplace_covariance",
     "least_squares",
     "mean_relative_error",
-    "mlp_apply",
-    "mlp_init",
     "multi_start",
-    "random_dataset",
     "relaxed_materials",
     "softmax_mixture",
-    "spectra",
     "spectrum_mse",
     "spectrum_objective",
     "to_unconstrained",
-    "train",
     "uniform_starts",
 ]

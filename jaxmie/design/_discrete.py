@@ -16,8 +16,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..materials.mixing import StackedTable
-from .multistart import _default_optimizer, _n_starts, _optimize
+from ..materials._mixing import StackedTable
+from ._multistart import _default_optimizer, _n_starts, _optimize
 
 __all__ = ["EnumerationResult", "enumerate_materials", "relaxed_materials", "softmax_mixture"]
 

@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
-from .bijections import from_unconstrained, to_unconstrained
+from ._bijections import from_unconstrained, to_unconstrained
 
 __all__ = ["least_squares"]
 

@@ -10,9 +10,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
-from .bijections import from_unconstrained, to_unconstrained
+from ._bijections import from_unconstrained, to_unconstrained
 
 __all__ = ["MultiStartResult", "multi_start"]
 
@@ -47,24 +46,35 @@ class MultiStartResult:
 
 def _has_linesearch(state) -> bool:
     try:
-        return (optax.tree_utils.tree_get(state, "value") is not None
-                and optax.tree_utils.tree_get(state, "grad") is not None)
+        return (_optax().tree_utils.tree_get(state, "value") is not None
+                and _optax().tree_utils.tree_get(state, "grad") is not None)
     except (KeyError, ValueError):
         return False
+
+
+def _optax():
+    """optax, an optional dependency (jaxmie[design]) that multi_start composes with."""
+    try:
+        import optax
+    except ImportError:
+        raise ImportError("jaxmie.design.multi_start needs optax: pip install "
+                          "'jaxmie[design]' (or optax)") from None
+    return optax
 
 
 def _n_starts(tree, what: str = "multi_start: every leaf of init_params") -> int:
     """The common leading size of every leaf; ValueError starting with `what` otherwise."""
     sizes = {np.shape(x)[0] if np.ndim(x) else None for x in jax.tree.leaves(tree)}
-    if len(sizes) != 1 or None in sizes:
+    size = sizes.pop() if len(sizes) == 1 else None
+    if size is None:
         raise ValueError(f"{what} must have the same leading axis (the starts); got leading "
-                         f"sizes {sorted(map(str, sizes))}")
-    return sizes.pop()
+                         f"sizes {sorted(map(str, sizes | {size}))}")
+    return int(size)
 
 
 @functools.cache
 def _default_optimizer():
-    return optax.adam(0.05)  # one object, so its compiled steps are reused
+    return _optax().adam(0.05)  # one object, so its compiled steps are reused
 
 
 def _loss_of_u(loss, u, d, bounds, noise):
@@ -81,17 +91,17 @@ def _chunk(u, state, d, keys, first, count, bounds, *, loss, opt, linesearch):
     keys: None, or one key per start; step s then gets fold_in(key, s), so the noise depends
     only on the start and the step, not on how the steps are chunked.
     """
-    opt = optax.with_extra_args_support(opt)
+    opt = _optax().with_extra_args_support(opt)
 
     def one(u, state, d, k, step):
         noise = None if k is None else (step, jax.random.fold_in(k, step))
         fd = functools.partial(_loss_of_u, loss, d=d, bounds=bounds, noise=noise)
         if linesearch:
-            value, grad = optax.value_and_grad_from_state(fd)(u, state=state)
+            value, grad = _optax().value_and_grad_from_state(fd)(u, state=state)
         else:
             value, grad = jax.value_and_grad(fd)(u)
         updates, state = opt.update(grad, state, u, value=value, grad=grad, value_fn=fd)
-        return optax.apply_updates(u, updates), state
+        return _optax().apply_updates(u, updates), state
 
     batched = jax.vmap(one, in_axes=(0, 0, 0, 0, None))
     u, state = jax.lax.fori_loop(0, count, lambda i, c: batched(*c, d, keys, first + i),

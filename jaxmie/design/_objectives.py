@@ -9,7 +9,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from .. import observables
+from .. import _observables as observables
 
 __all__ = ["efficiency_objective", "kerker_objective", "mean_relative_error",
            "spectrum_mse", "spectrum_objective"]

@@ -17,10 +17,10 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from .. import observables
-from ..coefficients import size_parameters, static_n_max
-from .bijections import uniform_starts
-from .multistart import _n_starts
+from .. import _observables as observables
+from .._coefficients import size_parameters, static_n_max
+from ..design._bijections import uniform_starts
+from ..design._multistart import _n_starts
 
 __all__ = ["Dataset", "random_dataset", "spectra"]
 

@@ -10,9 +10,8 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import optax
 
-from .multistart import _n_starts
+from ..design._multistart import _n_starts, _optax
 
 __all__ = ["TrainResult", "train"]
 
@@ -47,7 +46,7 @@ def _epoch(params, state, data, key, *, loss, opt, batch_size):
         params, state = carry
         value, grad = jax.value_and_grad(loss)(params, jax.tree.map(lambda x: x[idx], data))
         updates, state = opt.update(grad, state, params)
-        return (optax.apply_updates(params, updates), state), value
+        return (_optax().apply_updates(params, updates), state), value
 
     (params, state), values = jax.lax.scan(step, (params, state),
                                            order.reshape(-1, batch_size))

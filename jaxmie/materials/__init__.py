@@ -19,37 +19,38 @@ Under `jit`/`vmap` (traced values) the wavelength is clamped to the range and
 `jaxmie.validate(particle, wavelength)`) runs the check under jit via checkify.
 """
 
-from .base import Composite as Composite
-from .base import Material as Material
-from .base import validate as validate
-from .database import DATABASE_CITATION as DATABASE_CITATION
-from .database import MaterialInfo as MaterialInfo
-from .database import citation as citation
-from .database import get as get
-from .database import info as info
-from .database import list_datasets as list_datasets
-from .database import list_materials as list_materials
-from .formulas import Formula as Formula
-from .interpolation import pchip as pchip
-from .mixing import Bruggeman as Bruggeman
-from .mixing import MaxwellGarnett as MaxwellGarnett
-from .mixing import StackedTable as StackedTable
-from .mixing import bruggeman as bruggeman
-from .mixing import maxwell_garnett as maxwell_garnett
-from .mixing import stack as stack
-from .models import Cauchy as Cauchy
-from .models import Constant as Constant
-from .models import Drude as Drude
-from .models import DrudeLorentz as DrudeLorentz
-from .models import Sellmeier as Sellmeier
-from .models import drude_lorentz_rakic as drude_lorentz_rakic
-from .refractiveindex import MaterialFileError as MaterialFileError
-from .refractiveindex import load_csv as load_csv
-from .refractiveindex import load_yaml as load_yaml
-from .refractiveindex import parse_csv as parse_csv
-from .refractiveindex import parse_yaml as parse_yaml
-from .tabulated import Tabulated as Tabulated
-from .tabulated import tabulated as tabulated
+from ._base import Composite as Composite
+from ._base import Material as Material
+from ._base import validate as validate
+from ._database import DATABASE_CITATION as DATABASE_CITATION
+from ._database import MaterialInfo as MaterialInfo
+from ._database import citation as citation
+from ._database import get as get
+from ._database import info as info
+from ._database import list_datasets as list_datasets
+from ._database import list_materials as list_materials
+from ._formulas import Formula as Formula
+from ._interpolation import pchip as pchip
+from ._mixing import Bruggeman as Bruggeman
+from ._mixing import MaxwellGarnett as MaxwellGarnett
+from ._mixing import StackedTable as StackedTable
+from ._mixing import bruggeman as bruggeman
+from ._mixing import maxwell_garnett as maxwell_garnett
+from ._mixing import stack as stack
+from ._models import Cauchy as Cauchy
+from ._models import Constant as Constant
+from ._models import Drude as Drude
+from ._models import DrudeLorentz as DrudeLorentz
+from ._models import Sellmeier as Sellmeier
+from ._models import drude_lorentz_rakic as drude_lorentz_rakic
+from ._refractiveindex import MaterialFileError as MaterialFileError
+from ._refractiveindex import load_csv as load_csv
+from ._refractiveindex import load_yaml as load_yaml
+from ._refractiveindex import parse_csv as parse_csv
+from ._refractiveindex import parse_document as parse_document
+from ._refractiveindex import parse_yaml as parse_yaml
+from ._tabulated import Tabulated as Tabulated
+from ._tabulated import tabulated as tabulated
 
 __all__ = [
     "DATABASE_CITATION",
@@ -78,6 +79,7 @@ __all__ = [
     "load_yaml",
     "maxwell_garnett",
     "parse_csv",
+    "parse_document",
     "parse_yaml",
     "pchip",
     "stack",

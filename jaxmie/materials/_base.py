@@ -7,17 +7,13 @@ the complex index n + ik (k >= 0 absorbs) with the same shape: complex128 for fl
 complex64 for float32 input.
 
 Wavelength checks happen at call time, never in __init__ (JAX rebuilds pytrees with
-placeholder leaves):
-
-- Concrete wavelengths (eager calls, and eager `jax.grad`, whose primal values are known)
-  outside the valid range, non-finite or non-positive, raise ValueError naming the material
-  and its range.
-- Traced wavelengths (inside `jit` or `vmap`) cannot be inspected. There, the wavelength is
-  clamped to the valid range (the index is held at its value at the nearest end, with zero
-  derivative beyond it), and `material.in_range(wavelength)` gives the boolean flag to test
-  or mask with. `validate(material, wavelength)` (and `jaxmie.validate` for a particle made
-  of materials) runs the range check under jit with `jax.experimental.checkify` and returns
-  an error whose `throw()` raises it.
+placeholder leaves), through jaxmie's one error path (jaxmie._errors): a wavelength outside
+the valid range, non-finite or non-positive raises ValueError naming the material and its
+range, at once when it is concrete (eager calls, and eager `jax.grad`), and when the
+computation runs when it is traced (inside `jit` or `vmap`; ``JAXMIE_ON_ERROR=nan`` gives
+NaN instead). Nothing is clamped. `material.in_range(wavelength)` gives the boolean flag to
+test or mask with, and `validate(material, wavelength)` returns the check as a checkify
+error value.
 """
 
 from __future__ import annotations
@@ -31,13 +27,12 @@ import jax.numpy as jnp
 import numpy as np
 from jax.experimental import checkify as _checkify
 
-from .. import validation as _validation
+from .._errors import Checks, checkify_mode
 
 __all__ = [
     "Composite",
     "Material",
     "as_wavelength",
-    "check_wavelength",
     "evaluate_index",
     "index_dtype",
     "intersect_ranges",
@@ -46,10 +41,11 @@ __all__ = [
     "sqrt_permittivity",
     "static_field",
     "validate",
+    "wavelength_checks",
 ]
 
 # Relative slack on range ends: a wavelength converted between units (um -> nm) may differ
-# from the stored end by an ulp or so; it is still in range (and is clamped anyway).
+# from the stored end by an ulp or so; it is still in range.
 _RANGE_RTOL = 1e-9
 UNBOUNDED = (0.0, math.inf)
 
@@ -69,12 +65,6 @@ def index_dtype(real_dtype: Any) -> np.dtype:
     return np.dtype(np.complex128) if np.dtype(real_dtype).itemsize >= 8 else np.dtype(np.complex64)
 
 
-def _traced_checks_enabled() -> bool:
-    """True inside jaxmie's validate routes, where traced values are checked on device."""
-    flag = getattr(_validation, "_TRACED_CHECKS", None)
-    return bool(flag.get()) if flag is not None else False
-
-
 def _format_range(wavelength_range: tuple[float, float]) -> str:
     lo, hi = wavelength_range
     if hi == math.inf:
@@ -88,40 +78,19 @@ def _ok(w: Any, wavelength_range: tuple[float, float], xp: Any) -> Any:
     return xp.isfinite(w) & (w > 0) & inside
 
 
-def check_wavelength(name: str, wavelength_range: tuple[float, float], wavelength: Any) -> None:
-    """Raise ValueError if concrete wavelengths fall outside the material's range.
-
-    Args:
-        name: the material's name, used in the message.
-        wavelength_range: (lo, hi) in nm, inclusive.
-        wavelength: wavelengths in nm, any shape. Traced values are not checked, except
-            inside `validate` / `jaxmie.validate`, where a device-side check is emitted.
-    """
-    concrete = _validation.concrete_value(wavelength)
-    if concrete is not None:
-        bad = ~np.asarray(_ok(concrete, wavelength_range, np))
-        if np.any(bad):
-            shown = concrete[bad] if concrete.ndim else concrete
-            raise ValueError(
-                f"{name}: wavelength {np.ravel(shown)[:5].tolist()} nm is outside the valid "
-                f"range {_format_range(wavelength_range)} of this material (wavelengths in nm, "
-                "finite and > 0)"
-            )
-    elif _traced_checks_enabled():
-        _checkify.check(
-            jnp.all(_ok(wavelength, wavelength_range, jnp)),
-            f"{name}: wavelength outside the valid range {_format_range(wavelength_range)}",
-        )
-
-
-def _clamp(w: jax.Array, lo: jax.Array, hi: jax.Array) -> jax.Array:
-    """Clamp to [lo, hi]; at the ends and inside the derivative is exactly 1."""
-    w = jnp.where(w < lo, lo, w)
-    return jnp.where(w > hi, hi, w)
+def wavelength_checks(checks: Checks, name: str, wavelength_range: tuple[float, float],
+                      wavelength: Any) -> None:
+    """Add the check of wavelengths (nm, any shape) against a material's range (inclusive):
+    concrete values outside it raise ValueError naming the material and its range at once,
+    traced ones when the computation runs (jaxmie._errors)."""
+    checks.require(f"{name}: wavelength", wavelength,
+                   lambda w, xp: _ok(w, wavelength_range, xp),
+                   f"finite and within the valid range {_format_range(wavelength_range)} of "
+                   "this material (nm)")
 
 
 def validate(material: Material, wavelength: Any) -> _checkify.Error:
-    """Check wavelengths against a material's range; usable under jit.
+    """Check wavelengths against a material's range as a checkify error value.
 
     Args:
         material: any material.
@@ -129,15 +98,14 @@ def validate(material: Material, wavelength: Any) -> _checkify.Error:
 
     Returns:
         a checkify Error: `err.throw()` raises if a wavelength is non-finite, <= 0 or outside
-        `material.wavelength_range`; `err.get()` gives the message or None.
+        `material.wavelength_range`; `err.get()` gives the message or None. Concrete
+        wavelengths raise ValueError at once instead.
     """
 
     def run(material: Material, wavelength: Any) -> None:
-        token = _validation._TRACED_CHECKS.set(True)
-        try:
-            check_wavelength(material.name, material.wavelength_range, as_wavelength(wavelength))
-        finally:
-            _validation._TRACED_CHECKS.reset(token)
+        with checkify_mode():
+            wavelength_checks(Checks(), material.name, material.wavelength_range,
+                              as_wavelength(wavelength))
 
     error, _ = _checkify.checkify(run, errors=_checkify.user_checks)(material, wavelength)
     return error
@@ -171,7 +139,7 @@ def range_of(index: Any) -> tuple[float, float]:
 
 
 def evaluate_index(index: Any, wavelength: jax.Array) -> jax.Array:
-    """Evaluate an index-like value at wavelengths that are already checked and clamped.
+    """Evaluate an index-like value at wavelengths that are already checked.
 
     Args:
         index: a Material (evaluated without re-checking), any other callable of the
@@ -191,16 +159,14 @@ def evaluate_index(index: Any, wavelength: jax.Array) -> jax.Array:
     return jnp.asarray(value).astype(cdt)
 
 
-def _kernel(material: Material, wavelength: jax.Array, lo: jax.Array,
-            hi: jax.Array) -> jax.Array:
-    """Clamp to [lo, hi] and evaluate: the numerical core of every material call."""
-    w = _clamp(wavelength, lo, hi)
-    return material._evaluate(w).astype(index_dtype(w.dtype))
+def _kernel(material: Material, wavelength: jax.Array) -> jax.Array:
+    """The numerical core of every material call."""
+    return material._evaluate(wavelength).astype(index_dtype(wavelength.dtype))
 
 
 # Materials are evaluated through one jitted kernel, called with the material's canonical
-# form (descriptive metadata stripped, range passed as values, tables padded to bucketed
-# lengths), so materials of the same kind share compiled code and eager calls cost one
+# form (descriptive metadata stripped, tables padded to bucketed lengths), so materials of
+# the same kind share compiled code and eager calls cost one
 # dispatch. Inside an outer jit the kernel is simply inlined.
 _kernel_jit = jax.jit(_kernel)
 
@@ -226,8 +192,8 @@ class Material:
 
     Subclasses are frozen dataclasses registered with `jax.tree_util.register_dataclass`.
     They provide `name` (str), `wavelength_range` ((lo, hi) in nm, static) and
-    `_evaluate(wavelength)`, which computes the index at wavelengths already checked and
-    clamped, in the wavelength's dtype.
+    `_evaluate(wavelength)`, which computes the index at wavelengths already checked, in
+    the wavelength's dtype.
     """
 
     name: str
@@ -243,17 +209,22 @@ class Material:
             complex index, same shape; complex128 for float64 input, complex64 for float32.
 
         Raises:
-            ValueError: concrete wavelengths outside `wavelength_range` (see module doc for
-                the behaviour under jit).
+            ValueError: wavelengths outside `wavelength_range` (traced ones when the
+                computation runs; see the module doc).
         """
         w = as_wavelength(wavelength)
-        lo, hi = self.wavelength_range
-        check_wavelength(self.name, (lo, hi), w)
+        checks = Checks()
+        wavelength_checks(checks, self.name, self.wavelength_range, w)
+        return checks.attach(self._evaluate_checked(w))
+
+    def _evaluate_checked(self, wavelength: jax.Array) -> jax.Array:
+        """The index at real wavelengths already checked against the range (as particles'
+        are by jaxmie._validation before their computation)."""
+        wavelength = as_wavelength(wavelength)
         kernel = self._canonical()
-        bounds = (jnp.asarray(lo, w.dtype), jnp.asarray(hi, w.dtype))
         if _all_array_leaves(kernel):
-            return _kernel_jit(kernel, w, *bounds)
-        return _kernel(kernel, w, *bounds)
+            return _kernel_jit(kernel, wavelength)
+        return _kernel(kernel, wavelength)
 
     def _evaluate(self, wavelength: jax.Array) -> jax.Array:
         raise NotImplementedError
@@ -261,19 +232,19 @@ class Material:
     def _canonical(self) -> Material:
         """The same computation without descriptive metadata (name, reference, range):
         what the jitted kernel is keyed on. Material-valued fields are made canonical too."""
-        changes = {}
+        changes: dict[str, Any] = {}
         for field in dataclasses.fields(self):  # type: ignore[arg-type]
             value = getattr(self, field.name)
             if field.metadata.get("static") and field.name in _DESCRIPTIVE:
                 changes[field.name] = _DESCRIPTIVE[field.name]
             elif isinstance(value, Material):
                 changes[field.name] = value._canonical()
-        return dataclasses.replace(self, **changes) if changes else self  # type: ignore
+        return dataclasses.replace(self, **changes) if changes else self  # type: ignore[type-var]
 
     def in_range(self, wavelength: Any) -> jax.Array:
         """Boolean array, True where the wavelength (nm) is finite, > 0 and in range.
 
-        Works under jit: use it to flag or mask values that were clamped.
+        Works under jit: use it to flag or mask wavelengths before calling the material.
         """
         return _ok(as_wavelength(wavelength), self.wavelength_range, jnp)
 

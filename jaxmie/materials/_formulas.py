@@ -33,9 +33,9 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from .base import Material, static_field
+from ._base import Material, static_field
 
-__all__ = ["FORMULA_NAMES", "Formula", "MAX_COEFFICIENTS", "formula_index"]
+__all__ = ["FORMULA_NAMES", "MAX_COEFFICIENTS", "Formula", "formula_index"]
 
 FORMULA_NAMES = {
     1: "Sellmeier",

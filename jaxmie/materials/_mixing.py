@@ -40,7 +40,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .base import (
+from ._base import (
     Material,
     as_wavelength,
     evaluate_index,
@@ -50,7 +50,7 @@ from .base import (
     sqrt_permittivity,
     static_field,
 )
-from .tabulated import Tabulated
+from ._tabulated import Tabulated
 
 __all__ = [
     "Bruggeman",
@@ -107,9 +107,10 @@ def bruggeman(eps_a: jax.Array, eps_b: jax.Array, fraction: jax.Array) -> jax.Ar
     fraction = jnp.asarray(fraction).astype(dtype)
     plus, minus = _bruggeman_roots(eps_a, eps_b, fraction)
     loss = float(np.sqrt(np.finfo(jnp.real(jnp.zeros((), dtype)).dtype).eps))
-    lossy = [jax.lax.stop_gradient(e + jnp.abs(e).astype(dtype) * (1j * loss))
-             for e in (eps_a, eps_b)]
-    lossy_plus, lossy_minus = _bruggeman_roots(*lossy, jax.lax.stop_gradient(fraction))
+    lossy_a, lossy_b = (jax.lax.stop_gradient(e + jnp.abs(e).astype(dtype) * (1j * loss))
+                        for e in (eps_a, eps_b))
+    lossy_plus, lossy_minus = _bruggeman_roots(lossy_a, lossy_b,
+                                               jax.lax.stop_gradient(fraction))
     physical = jnp.where(jnp.imag(lossy_plus) >= jnp.imag(lossy_minus), lossy_plus, lossy_minus)
     return jnp.where(jnp.abs(plus - physical) <= jnp.abs(minus - physical), plus, minus)
 

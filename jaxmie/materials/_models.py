@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .base import Material, index_dtype, sqrt_permittivity, static_field
+from ._base import Material, index_dtype, sqrt_permittivity, static_field
 
 __all__ = [
     "HC_EV_NM",

@@ -35,23 +35,23 @@ from typing import Any
 
 import jax.numpy as jnp
 import numpy as np
-import yaml
 
-from .base import Composite, Material, intersect_ranges
-from .formulas import MAX_COEFFICIENTS, Formula
-from .tabulated import Tabulated, tabulated
+from .._typing import NegativeK
+from ._base import Composite, Material, intersect_ranges
+from ._formulas import MAX_COEFFICIENTS, Formula
+from ._tabulated import Tabulated, tabulated
 
 __all__ = [
     "MaterialFileError",
     "load_csv",
     "load_yaml",
     "parse_csv",
+    "parse_document",
     "parse_yaml",
     "plain_text",
 ]
 
 _UM_TO_NM = 1000.0
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _COLUMNS = {"tabulated nk": ("n", "k"), "tabulated n": ("n",), "tabulated k": ("k",)}
 _UNITS = {"nm": 1.0, "um": 1000.0, "µm": 1000.0, "micron": 1000.0, "m": 1e9}
 
@@ -204,7 +204,7 @@ def _entry_parts(entry: Any, index: int, source: str, name: str, reference: str,
             values["k"] = _check_k(w, values["k"], f"{where} ({kind})", negative_k)
         material = tabulated(w, values.get("n", np.zeros_like(w)), values.get("k"),
                              name=name, reference=reference)
-        return {label: material for label in labels}
+        return dict.fromkeys(labels, material)
     match = re.fullmatch(r"formula\s*(\d+)", kind)
     if match:
         formula = int(match.group(1))
@@ -220,7 +220,7 @@ def _entry_parts(entry: Any, index: int, source: str, name: str, reference: str,
 
 
 def parse_yaml(text: str, *, name: str = "material", source: str | None = None,
-               negative_k: str = "error") -> Material:
+               negative_k: NegativeK = "error") -> Material:
     """A material from the text of a refractiveindex.info YAML file.
 
     Args:
@@ -238,9 +238,23 @@ def parse_yaml(text: str, *, name: str = "material", source: str | None = None,
     """
     source = source or name
     try:
-        document = yaml.load(text, Loader=_LOADER)
+        import yaml  # an optional dependency (jaxmie[yaml]): the bundled data is JSON
+    except ImportError:
+        raise ImportError("reading refractiveindex.info YAML files needs PyYAML: pip install "
+                          "'jaxmie[yaml]' (or pyyaml)") from None
+    try:
+        document = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as error:
         raise MaterialFileError(f"{source}: not valid YAML: {error}") from None
+    return parse_document(document, name=name, source=source, negative_k=negative_k)
+
+
+def parse_document(document: Any, *, name: str = "material", source: str | None = None,
+                   negative_k: NegativeK = "error") -> Material:
+    """A material from a refractiveindex.info document already parsed into Python objects
+    (a dict with REFERENCES, COMMENTS, DATA: what a YAML or JSON reader returns); arguments
+    and errors as for `parse_yaml`."""
+    source = source or name
     if not isinstance(document, dict):
         raise MaterialFileError(f"{source}: expected a YAML mapping with a DATA list")
     data = document.get("DATA")
@@ -271,7 +285,7 @@ def parse_yaml(text: str, *, name: str = "material", source: str | None = None,
 
 
 def load_yaml(path: str | os.PathLike, *, name: str | None = None,
-              negative_k: str = "error") -> Material:
+              negative_k: NegativeK = "error") -> Material:
     """A material from a refractiveindex.info YAML file (wavelengths converted to nm).
 
     Args:
@@ -297,7 +311,7 @@ def _split(line: str) -> list[str]:
 
 
 def parse_csv(text: str, *, wavelength_unit: str = "nm", name: str = "material",
-              source: str | None = None, negative_k: str = "error") -> Tabulated:
+              source: str | None = None, negative_k: NegativeK = "error") -> Tabulated:
     """A material from CSV text: columns wavelength, n[, k].
 
     Separators may be commas, semicolons, tabs or spaces. Lines starting with '#' and blank
@@ -365,7 +379,7 @@ def parse_csv(text: str, *, wavelength_unit: str = "nm", name: str = "material",
 
 
 def load_csv(path: str | os.PathLike, *, wavelength_unit: str = "nm", name: str | None = None,
-             negative_k: str = "error") -> Tabulated:
+             negative_k: NegativeK = "error") -> Tabulated:
     """A material from a CSV file with columns wavelength, n[, k] (see `parse_csv`).
 
     Args:

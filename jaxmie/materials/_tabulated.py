@@ -20,8 +20,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .base import Material, is_concrete, static_field
-from .interpolation import pchip_evaluate, pchip_slopes
+from .._typing import NegativeK
+from ._base import Material, is_concrete, static_field
+from ._interpolation import pchip_evaluate, pchip_slopes
 
 __all__ = ["Tabulated", "tabulated"]
 
@@ -125,7 +126,7 @@ def _column(values: Any, label: str, name: str, size: int | None) -> np.ndarray:
 
 
 def tabulated(wavelength: Any, n: Any, k: Any = None, *, name: str = "tabulated",
-              reference: str = "", negative_k: str = "error") -> Tabulated:
+              reference: str = "", negative_k: NegativeK = "error") -> Tabulated:
     """A material from tables of n and k, checked.
 
     Args:

@@ -161,7 +161,7 @@ def mp_scattered_field(a, b, point):
     j = mp.mpc(0, 1)
     basis = [[sin_t * cos_p, sin_t * sin_p, cos_t], [cos_t * cos_p, cos_t * sin_p, -sin_t],
              [-sin_p, cos_p, mp.mpf(0)]]
-    cart = lambda v: [complex(sum(v[k] * basis[k][c] for k in range(3))) for c in range(3)]  # noqa: E731
+    cart = lambda v: [complex(sum(v[k] * basis[k][c] for k in range(3))) for c in range(3)]
     e_terms, h_terms = [], []
     pim1, pin = mp.mpf(0), mp.mpf(1)
     for i in range(N):
@@ -289,7 +289,7 @@ def main():
     with ProcessPoolExecutor(max_workers=os.cpu_count()) as pool:
         done = dict(zip(order, pool.map(reference, [todo[i] for i in order])))
     rows = [done[i] for i in range(len(todo))]
-    pad = lambda vs, fill: np.array([list(v) + [fill] * (3 - len(v)) for v in vs])  # noqa: E731
+    pad = lambda vs, fill: np.array([list(v) + [fill] * (3 - len(v)) for v in vs])
     arrays = dict(
         x=pad([c[0] for c in todo], np.nan).astype(float),
         m=pad([c[1] for c in todo], np.nan).astype(complex),
