@@ -5,13 +5,15 @@ fitting (volume fraction, polydispersity) with uncertainties.
 Private modules, one concept each: `_form` (scattering vector, RGD sphere amplitude),
 `_percus_yevick` (monodisperse S(q)), `_mixture` (the Ornstein-Zernike equation of the
 K-component mixture of a size distribution, Percus-Yevick closure, Baxter's factorisation;
-RGD and Mie amplitudes), `_decoupling` (Kotlarchyk & Chen), `_fit` (Levenberg-Marquardt and
+RGD and Mie amplitudes), `_rational` (the BMCSL-consistent rational-function approximation,
+the default closure), `_decoupling` (Kotlarchyk & Chen), `_fit` (Levenberg-Marquardt and
 Laplace uncertainties through jaxmie.design).
 """
 
 from ._decoupling import Decoupling as Decoupling
 from ._decoupling import decoupling as decoupling
 from ._decoupling import mie_decoupling as mie_decoupling
+from ._fit import FIT_COMPONENTS as FIT_COMPONENTS
 from ._fit import SuspensionFit as SuspensionFit
 from ._fit import fit_suspension as fit_suspension
 from ._form import scattering_vector as scattering_vector
@@ -26,6 +28,7 @@ from ._percus_yevick import percus_yevick as percus_yevick
 
 __all__ = [
     "DEFAULT_COMPONENTS",
+    "FIT_COMPONENTS",
     "Decoupling",
     "Mixture",
     "SuspensionFit",

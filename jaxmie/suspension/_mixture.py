@@ -1,5 +1,8 @@
 r"""Polydisperse hard spheres as a K-component mixture: the Ornstein-Zernike equation for
-mixtures with the Percus-Yevick closure, solved per q by Baxter's factorisation.
+mixtures, with the Percus-Yevick closure solved per q by Baxter's factorisation (below) or,
+by default, the rational-function approximation consistent with the BMCSL equation of state
+(`_rational`), which contains PY as its alpha = 0 case and corrects PY's contact values and
+compressibility (PY's error grows steeply with the volume fraction).
 
 The size distribution is discretised by its quadrature into K components: radii r_i,
 number fractions w_i (the quadrature weights), hard-sphere diameters
@@ -46,7 +49,7 @@ the distribution, and the K x K problem is the Nystrom discretisation of the con
 polydisperse OZ equation, so the result converges like the rule itself. The default
 (`DEFAULT_COMPONENTS`, 64 components) is within 1e-6 relative of 256 components for the
 distributions of tests/test_suspension_mixture.py (uniform to +-30 %, normal and log-normal to
-12 %, Schulz to 30 % polydispersity, eta <= 0.5, q 2R up to 30); give a finer rule for wider
+12 %, Schulz to 15 % polydispersity, eta <= 0.5, q 2R up to 30); give a finer rule for wider
 distributions or larger q R.
 
 References:
@@ -75,6 +78,7 @@ from ..particles import Sphere
 from ..truncation import n_max_for
 from ..validation import concrete_value
 from ._form import scattering_vector, sphere_form_amplitude
+from ._rational import rfa_coherent
 
 __all__ = ["DEFAULT_COMPONENTS", "Mixture", "baxter_matrix", "mie_mixture", "mixture"]
 
@@ -82,7 +86,7 @@ __all__ = ["DEFAULT_COMPONENTS", "Mixture", "baxter_matrix", "mie_mixture", "mix
 #: docstring for its accuracy).
 DEFAULT_COMPONENTS = Quadrature(nodes=64)
 
-_CLOSURES = ("percus_yevick",)
+_CLOSURES = ("rfa", "percus_yevick")
 
 _TERMS = 30  # Taylor terms of m_n for |x| < 2: the first one left out is below 1e-24
 _SWITCH = 2.0
@@ -146,6 +150,13 @@ def _coherent_intensity(matrix, amplitudes_):
     return jnp.sum(special.abs_squared(y), axis=(-2, -1))
 
 
+def _coherent(closure, q, diameters, weights, density, f):
+    """sum_ij f_i^* S_ij f_j of the closure, amplitudes f (C, Q, K) -> (Q,) summed over C."""
+    if closure == "percus_yevick":
+        return _coherent_intensity(baxter_matrix(q, diameters, weights, density), f)
+    return rfa_coherent(q, diameters, density * weights, f)
+
+
 def _structure_inputs(dist, eta, quadrature, hard_core):
     """Radii (K,), weights (K,), hard-sphere diameters (K,) and number density."""
     radii, weights = dist.nodes(quadrature)
@@ -180,7 +191,7 @@ def _check(eta, closure, hard_core, what):
             raise ValueError(f"{what}: {name} must be {rule}; got {np.ravel(v)[:5].tolist()}")
 
 
-def mixture(q, dist, eta, *, closure: str = "percus_yevick",
+def mixture(q, dist, eta, *, closure: str = "rfa",
             quadrature: Quadrature = DEFAULT_COMPONENTS, hard_core=1.0) -> Mixture:
     """Scattering of polydisperse hard spheres in the RGD approximation, from the OZ
     equation for the mixture of the distribution's quadrature components.
@@ -191,7 +202,9 @@ def mixture(q, dist, eta, *, closure: str = "percus_yevick",
         dist: number size distribution (any jaxmie.distributions distribution; a `Weighted`
             one gives the components directly).
         eta: volume fraction of the spheres, 0 <= eta < 1 (scalar).
-        closure: "percus_yevick" (Baxter's exact solution; see the module docstring).
+        closure: "rfa" (the default: the rational-function approximation consistent with
+            the BMCSL equation of state, see `_rational`) or "percus_yevick" (Baxter's exact
+            solution of the PY closure; see the module docstring).
         quadrature: a fixed rule (its nodes are the K components); the default is
             converged to ~1e-6 for the distributions described in the module docstring.
         hard_core: ratio of the hard-sphere diameter to the optical diameter (1 for true
@@ -208,24 +221,24 @@ def mixture(q, dist, eta, *, closure: str = "percus_yevick",
     if quadrature.adaptive and not dist.given_nodes:
         raise ValueError("mixture: give a fixed rule, e.g. Quadrature(nodes=64) (the "
                          "components of the mixture); the default is DEFAULT_COMPONENTS")
-    return _mixture(q, dist, eta, hard_core, quadrature)
+    return _mixture(q, dist, eta, hard_core, quadrature, closure)
 
 
-@functools.partial(jax.jit, static_argnames=("quadrature",))
-def _mixture(q, dist, eta, hard_core, quadrature):
+@functools.partial(jax.jit, static_argnames=("quadrature", "closure"))
+def _mixture(q, dist, eta, hard_core, quadrature, closure="rfa"):
     radii, weights, diameters, density = _structure_inputs(dist, eta, quadrature, hard_core)
     flat = q.reshape(-1)
     amp = radii[:, None] ** 3 * sphere_form_amplitude(flat[None, :] * radii[:, None])  # (K, Q)
     mean_f2 = jnp.sum(weights[:, None] * amp**2, axis=0)
     volume2 = jnp.sum(weights * radii**6)
     f = (jnp.sqrt(weights)[:, None] * amp).T[None]  # (1, Q, K)
-    coherent = _coherent_intensity(baxter_matrix(flat, diameters, weights, density), f)
+    coherent = _coherent(closure, flat, diameters, weights, density, f)
     form = (mean_f2 / volume2).reshape(q.shape)
     return Mixture(form=form, structure=(coherent / mean_f2).reshape(q.shape),
                    intensity=(coherent / volume2).reshape(q.shape))
 
 
-def mie_mixture(dist, n, wavelength, theta, eta, n_env=1.0, *, closure: str = "percus_yevick",
+def mie_mixture(dist, n, wavelength, theta, eta, n_env=1.0, *, closure: str = "rfa",
                 quadrature: Quadrature = DEFAULT_COMPONENTS, n_max: int | None = None,
                 hard_core=1.0) -> Mixture:
     """`mixture` for unpolarised light with the exact Mie amplitudes of every component.
@@ -259,18 +272,19 @@ def mie_mixture(dist, n, wavelength, theta, eta, n_env=1.0, *, closure: str = "p
         n_max = n_max_for(2 * math.pi * float(n_env) * float(r_max) / float(np.min(wl)))
     angles = jnp.concatenate([jnp.zeros((1,), theta.dtype), theta.ravel()])
     return _mie_mixture(dist, n, wavelength, theta, angles, eta, n_env, hard_core, quadrature,
-                        int(n_max))
+                        int(n_max), closure)
 
 
-@functools.partial(jax.jit, static_argnames=("quadrature", "n_max"))
-def _mie_mixture(dist, n, wavelength, theta, angles, eta, n_env, hard_core, quadrature, n_max):
+@functools.partial(jax.jit, static_argnames=("quadrature", "n_max", "closure"))
+def _mie_mixture(dist, n, wavelength, theta, angles, eta, n_env, hard_core, quadrature, n_max,
+                 closure):
     radii, weights, diameters, density = _structure_inputs(dist, eta, quadrature, hard_core)
     s1, s2 = amplitudes(Sphere(radius=radii, n=n), wavelength, angles, n_env, n_max)  # (K, T+1)
     s11 = jnp.tensordot(weights, special.abs_squared(s1) + special.abs_squared(s2), (0, 0)) / 2
     root = jnp.sqrt(weights).astype(s1.dtype)[:, None]
     f = jnp.stack([(root * s1[:, 1:]).T, (root * s2[:, 1:]).T])  # (2, T, K)
     q = scattering_vector(theta.ravel(), wavelength, n_env)
-    coherent = _coherent_intensity(baxter_matrix(q, diameters, weights, density), f) / 2
+    coherent = _coherent(closure, q, diameters, weights, density, f) / 2
     return Mixture(form=(s11[1:] / s11[0]).reshape(theta.shape),
                    structure=(coherent / s11[1:]).reshape(theta.shape),
                    intensity=(coherent / s11[0]).reshape(theta.shape))
