@@ -125,7 +125,7 @@ def fit_suspension(q, intensity, mean_radius: float | None = None, *,
                    eta_range: tuple[float, float] = (1e-4, 0.6),
                    polydispersity_range: tuple[float, float] = (1e-3, 0.5),
                    quadrature: Quadrature | None = None, hard_core: float = 1.0,
-                   closure: str = "rfa",
+                   closure: str = "percus_yevick",
                    steps: int = 30, batch_size: int = 16, optimizer: Any = None,
                    learning_rate: float | None = None) -> SuspensionFit:
     """Fit volume fraction and polydispersity of hard spheres to measured I(q) curves.
@@ -147,7 +147,8 @@ def fit_suspension(q, intensity, mean_radius: float | None = None, *,
         quadrature: fixed rule of the size average; default `FIT_COMPONENTS` (mixture) or
             Quadrature(nodes=64) (decoupling).
         hard_core: as in `mixture` (a fixed number here).
-        closure: of the mixture, "rfa" (default) or "percus_yevick", as in `mixture`.
+        closure: of the mixture, "percus_yevick" (default: on the MD data of Ding et al. as
+            accurate as "rfa" and ~10x cheaper) or "rfa", as in `mixture`.
         steps: Levenberg-Marquardt iterations (static; the batch runs in lock step).
         batch_size: curves per compiled call (the last batch is padded): memory grows with it.
         optimizer, learning_rate: the former first-order fit: with either given, an optax
@@ -201,7 +202,7 @@ def fit_suspension(q, intensity, mean_radius: float | None = None, *,
             params, history = _first_order(residual, init, data, bounds, steps, optimizer,
                                            learning_rate)
         cov, r = _uncertainty(params, data, residual=residual)
-        pieces.append(jax.tree.map(lambda x: np.asarray(x)[:hi - lo],
+        pieces.append(jax.tree.map(lambda x, count=hi - lo: np.asarray(x)[:count],
                                    (params, cov, r, history)))
     params, cov, r, history = jax.tree.map(lambda *xs: np.concatenate(xs), *pieces)
     std = np.sqrt(np.diagonal(cov, axis1=-2, axis2=-1))
