@@ -120,8 +120,8 @@ DISTRIBUTIONS = {
 
 @pytest.mark.parametrize("name", ["normal"] + [pytest.param(n, marks=pytest.mark.slow)
                                               for n in ("uniform", "lognormal", "schulz")])
-@pytest.mark.parametrize("closure", ["rfa", pytest.param("percus_yevick",
-                                                         marks=pytest.mark.slow)])
+@pytest.mark.parametrize("closure", ["percus_yevick", pytest.param("rfa",
+                                                                   marks=pytest.mark.slow)])
 def test_default_components_converged(name, closure):
     """The default 64 components against 256 (a 4x finer Nystrom rule) at eta = 0.5 over
     q 2R up to 30: within the 1e-6 stated in the docstring. The structure at large eta is
@@ -152,8 +152,8 @@ def test_limits_large_q_dilute_and_many_components():
     assert float(jnp.max(jnp.abs(low - dec) / dilute.intensity)) < 5e-4
 
 
-@pytest.mark.parametrize("name", ["normal"] + [pytest.param(n, marks=pytest.mark.slow)
-                                              for n in ("uniform", "lognormal")])
+@pytest.mark.parametrize("name", ["uniform"] + [pytest.param(n, marks=pytest.mark.slow)
+                                               for n in ("normal", "lognormal")])
 def test_derivatives_against_finite_differences(name):
     """d I / d eta, d I / d (distribution width) and d I / d q, central differences."""
     q = jnp.array([0.5, 3.0, 6.5, 9.0, 13.0])
@@ -180,20 +180,33 @@ def test_derivatives_against_finite_differences(name):
     np.testing.assert_allclose(rev[1], jac[1], rtol=1e-12)
 
 
-def test_second_derivatives_and_jit_vmap():
-    """Second derivatives (PY) against finite differences; the default closure (RFA) under
-    jit and vmap equals its eager value."""
+def test_jit_vmap():
+    _check_vmap("percus_yevick")
+
+
+@pytest.mark.slow
+def test_second_derivatives():
+    """Second derivatives (PY) against finite differences (~2 min of compilation on CPU)."""
     dist_of = lambda s: Uniform(low=0.5 * (1 - s), high=0.5 * (1 + s))
-    g = lambda eta, s: S.mixture(jnp.array(4.0), dist_of(s), eta,
+    g = lambda eta, s: S.mixture(jnp.array(4.0), dist_of(s), eta, quadrature=Quadrature(nodes=8),
                                  closure="percus_yevick").intensity
     check_grads(g, (0.3, 0.08), order=2, modes=("fwd", "rev"), eps=1e-4, rtol=1e-5)
+
+
+def _check_vmap(closure):
+    dist = Uniform(low=0.45, high=0.55)
     quad = Quadrature(nodes=8)
-    batch = jax.jit(jax.vmap(lambda e: S.mixture(jnp.array([2.0, 7.0]), dist_of(0.05), e,
-                                                 quadrature=quad).intensity))(
+    batch = jax.jit(jax.vmap(lambda e: S.mixture(jnp.array([2.0, 7.0]), dist, e,
+                                                 quadrature=quad, closure=closure).intensity))(
         jnp.array([0.1, 0.2]))
-    eager = [S.mixture(jnp.array([2.0, 7.0]), dist_of(0.05), e, quadrature=quad).intensity
-             for e in (0.1, 0.2)]
+    eager = [S.mixture(jnp.array([2.0, 7.0]), dist, e, quadrature=quad,
+                       closure=closure).intensity for e in (0.1, 0.2)]
     np.testing.assert_allclose(batch, np.stack(eager), rtol=1e-13)
+
+
+@pytest.mark.slow
+def test_rfa_jit_vmap():
+    _check_vmap("rfa")
 
 
 @pytest.mark.slow
@@ -244,9 +257,11 @@ def _py_beta(q, dist, eta):
     return mean_f2 / jnp.sum(w * radii**6) * (1 + beta * (s - 1))
 
 
+@pytest.mark.parametrize("closure", ["percus_yevick", pytest.param("rfa",
+                                                                   marks=pytest.mark.slow)])
 @pytest.mark.parametrize("name", ["normal"] + [pytest.param(n, marks=pytest.mark.slow)
                                               for n in ("uniform", "lognormal")])
-def test_md_error_at_true_parameters(name):
+def test_md_error_at_true_parameters(name, closure):
     """Median per-curve MSE of log10 I at the true (eta, sigma), 36 MD curves spanning eta,
     of the mixture (both closures, 24 components) against the authors' PY + beta baseline.
 
@@ -270,12 +285,10 @@ def test_md_error_at_true_parameters(name):
         curves = np.stack([np.asarray(one(e, s)) for e, s in zip(eta, sigma)])
         return np.median(np.mean((curves - y) ** 2, axis=1))
 
-    py = median_mse(lambda e, s: S.mixture(q, make(s), e, quadrature=quad,
-                                           closure="percus_yevick").intensity)
-    rfa = median_mse(lambda e, s: S.mixture(q, make(s), e, quadrature=quad).intensity)
+    got = median_mse(lambda e, s: S.mixture(q, make(s), e, quadrature=quad,
+                                            closure=closure).intensity)
     baseline = median_mse(lambda e, s: _py_beta(q, make(s), e))
-    assert py < 0.85 * baseline, (py, baseline)
-    assert rfa < 0.95 * baseline, (rfa, baseline)
+    assert got < {"percus_yevick": 0.85, "rfa": 0.95}[closure] * baseline, (got, baseline)
 
 
 @pytest.mark.slow
@@ -283,8 +296,10 @@ def test_md_error_at_true_parameters(name):
 def test_md_fit_recovers_parameters(name):
     """fit_suspension(model='mixture') on the 36 MD curves at once: RMSE of eta and sigma.
 
-    Measured (this subset): see the asserted bounds and the report; the issue's target
-    (0.004 / 0.002) is limited by the same model error as above.
+    Measured for the normal set (PY closure, 24 components): RMSE eta 0.0062, sigma 0.0007
+    (the issue's target 0.004 / 0.002: sigma met, eta not; the eta error is the model's
+    systematic one, see test_md_error_at_true_parameters). Uniform and log-normal: not yet
+    measured, the bounds are those of the normal set with a margin.
     """
     data = np.load(REFERENCE)
     q = data["q"]
@@ -295,7 +310,7 @@ def test_md_fit_recovers_parameters(name):
     rmse_eta = float(np.sqrt(np.mean((np.asarray(fit.eta) - params[:, 0]) ** 2)))
     rmse_sigma = float(np.sqrt(np.mean((np.asarray(fit.polydispersity) - params[:, 1]) ** 2)))
     assert np.all(np.isfinite(fit.eta_std)) and np.all(fit.eta_std > 0)
-    assert rmse_eta < 0.02 and rmse_sigma < 0.02, (rmse_eta, rmse_sigma)
+    assert rmse_eta < 0.01 and rmse_sigma < 0.004, (rmse_eta, rmse_sigma)
 
 
 # ------------------------------------------------------------------------------------------
