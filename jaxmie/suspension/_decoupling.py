@@ -29,10 +29,10 @@ import numpy as np
 
 from .. import _special as special
 from .._distributions import Quadrature, adaptive_breaks, concrete_distribution
+from .._errors import concrete_value
 from .._observables import amplitudes
 from .._particles import Sphere
 from .._truncation import n_max_for
-from .._errors import concrete_value
 from ._form import scattering_vector, sphere_form_amplitude
 from ._percus_yevick import percus_yevick
 

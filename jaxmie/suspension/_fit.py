@@ -28,8 +28,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..design import Bounded, laplace_covariance, least_squares, multi_start
 from .._distributions import Gamma, Quadrature
+from ..design import Bounded, laplace_covariance, least_squares, multi_start
 from ._decoupling import _decoupling
 from ._mixture import _CLOSURES, _mixture
 

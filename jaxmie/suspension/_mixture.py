@@ -32,7 +32,8 @@ volume fraction) and :math:`\sigma_{ij} = (\sigma_i + \sigma_j)/2`. Substituting
 and :math:`m_n` is evaluated from its Taylor series for :math:`|x| < 2` (the closed form
 loses ~2 log10(1/x) digits there) and from the closed form above, so Q is accurate and
 differentiable down to q = 0. The partial structure factors
-:math:`S_{ij} = \delta_{ij} + \sqrt{\rho_i\rho_j}\,\hat h_{ij}(q) = [\tilde Q^{-1}\tilde Q^{-H}]_{ij}`
+:math:`S_{ij} = \delta_{ij} + \sqrt{\rho_i\rho_j}\,\hat h_{ij}(q)
+= [\tilde Q^{-1}\tilde Q^{-H}]_{ij}`
 (Vrij 1979; Blum & Stell 1979) give the intensity of amplitudes F_i with
 :math:`f_i = \sqrt{w_i} F_i`
 
@@ -73,10 +74,10 @@ import numpy as np
 
 from .. import _special as special
 from .._distributions import Quadrature
+from .._errors import concrete_value
 from .._observables import amplitudes
 from .._particles import Sphere
 from .._truncation import n_max_for
-from .._errors import concrete_value
 from ._form import scattering_vector, sphere_form_amplitude
 from ._rational import rfa_coherent
 
@@ -137,7 +138,8 @@ def baxter_matrix(q, diameters, fractions, density):
     a_i, b_i = a[:, None], b[:, None]
     qq = q[:, None, None]
     m1, m2 = _moments(qq * s_j)
-    integral = jnp.exp(1j * qq * s_ij) * (0.5 * a_i * s_j**3 * m2 - (a_i * s_ij + b_i) * s_j**2 * m1)
+    integral = jnp.exp(1j * qq * s_ij) * (0.5 * a_i * s_j**3 * m2
+                                          - (a_i * s_ij + b_i) * s_j**2 * m1)
     coupling = 2 * jnp.pi * density * jnp.sqrt(fractions[:, None] * fractions[None, :])
     return jnp.eye(diameters.shape[0]) - coupling * integral
 

@@ -9,7 +9,8 @@ Yuste, Santos & Lopez de Haro (1998) write the Laplace transform of r g_ij(r),
     L(s) = L^{(0)} + L^{(1)} s + L^{(2)} s^2,\qquad B(s) = (1 + \alpha s) I - A(s),
 
     A_{ij}(s) = \rho_i\big[\varphi_2(s\sigma_i)\sigma_i^3 L^{(0)}_{ij}
-        + \varphi_1(s\sigma_i)\sigma_i^2 L^{(1)}_{ij} + \varphi_0(s\sigma_i)\sigma_i L^{(2)}_{ij}\big],
+        + \varphi_1(s\sigma_i)\sigma_i^2 L^{(1)}_{ij}
+        + \varphi_0(s\sigma_i)\sigma_i L^{(2)}_{ij}\big],
     \qquad \varphi_n(x) = x^{-n-1}\Big[\sum_{m=0}^n \frac{(-x)^m}{m!} - e^{-x}\Big].
 
 With :math:`\alpha = 0` and :math:`L^{(2)} = 0` it is the exact Percus-Yevick solution (tested
