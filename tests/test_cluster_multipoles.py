@@ -308,3 +308,42 @@ def test_dense_and_gmres_agree():
     assert bool(it.converged) and float(it.residual) <= 1e-13
     scale = np.max(np.abs(np.asarray(dense.scattered)))
     assert np.max(np.abs(np.asarray(it.scattered - dense.scattered))) < 1e-11 * scale
+
+
+def _converged_case(seed):
+    """A dimer of size parameters 0.5-3 (metal, dielectric or core-shell spheres) with a
+    surface gap of 0.25-0.5 of the sum of the radii, random incidence, in water."""
+    rng = np.random.default_rng(seed)
+    wl, n_env = rng.uniform(400, 900), 1.33
+    k = 2 * np.pi * n_env / wl
+    r = rng.uniform(0.5, 3.0, 2) / k
+    p = jm.CoreShell(r_core=jnp.asarray(0.6 * r), r_shell=jnp.asarray(r),
+                     n_core=jnp.asarray(rng.uniform(0.1, 0.5, 2) + 1j * rng.uniform(2, 5, 2)),
+                     n_shell=jnp.asarray(rng.uniform(1.3, 2.5, 2) + 0.01j))
+    u = rng.normal(size=3)
+    pos = np.stack([np.zeros(3), u / np.linalg.norm(u) * (r[0] + r[1]) * rng.uniform(1.25, 1.5)])
+    d = rng.normal(size=3)
+    e = np.cross(d, rng.normal(size=3))
+    return p, jnp.asarray(pos), wl, n_env, d / np.linalg.norm(d), e / np.linalg.norm(e)
+
+
+def _check_converged(seed, reference_lmax=12):
+    p, pos, wl, n_env, d, e = _converged_case(seed)
+    sol = cl.solve(p, pos, wl, n_env, d, e)  # lmax=None: jaxmie.cluster.lmax_for
+    xs = cl.cross_sections(sol)
+    sca, ext, _, _ = _treams(p, pos, wl, n_env, d, e, reference_lmax)
+    assert sol.lmax < reference_lmax - 1
+    np.testing.assert_allclose([xs.ext, xs.sca, xs.abs], [ext, sca, ext - sca], rtol=0,
+                               atol=1e-6 * ext)
+
+
+def test_default_lmax_is_converged():
+    """lmax=None (jaxmie.cluster.lmax_for) against treams at lmax = 12: ext, sca and abs
+    within 1e-6 of ext."""
+    _check_converged(0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(1, 6))
+def test_default_lmax_is_converged_on_more_dimers(seed):
+    _check_converged(seed)
