@@ -112,7 +112,7 @@ def test_near_and_far_fields_against_treams():
     """Near fields at points outside the spheres and far-field amplitudes (treams' field at
     R = 1e8 and 2e8 nm, extrapolated to R -> infinity: E R e^{-ikR} = F + c/R + O(1/R^2))."""
     n_env = 1.33
-    p, pos, wl, d, e, sol, coefficients, basis = _check_against_treams("coreshell", 1, 3, 4)
+    p, pos, wl, d, _, sol, coefficients, basis = _check_against_treams("coreshell", 1, 3, 4)
     k0 = 2 * np.pi / wl
     env = treams.Material(n_env ** 2)
     rng = np.random.default_rng(5)

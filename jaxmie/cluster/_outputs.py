@@ -33,8 +33,13 @@ import jax.numpy as jnp
 from jax import lax
 
 from ..special import abs_squared
-from ._dipoles import (ClusterCrossSections, ClusterSolution, dipole_cross_sections,
-                       dipole_far_field, dipole_near_field)
+from ._dipoles import (
+    ClusterCrossSections,
+    ClusterSolution,
+    dipole_cross_sections,
+    dipole_far_field,
+    dipole_near_field,
+)
 from ._multipoles import MultipoleSolution, _per_mode
 from ._waves import far_field_modes, outgoing_waves
 

@@ -113,7 +113,7 @@ def solve(particles, positions, wavelength, n_env=1.0, direction=(0.0, 0.0, 1.0)
     terms = sphere_terms(particles, wavelength, n_env, lmax, n_max, n_particles=n)
     if method == "auto":
         method = "dense" if 2 * n * n_modes(lmax) <= DENSE_UNKNOWNS else "gmres"
-    kwargs = dict(method=method, tol=tol, restart=restart, maxiter=maxiter)
+    kwargs = {"method": method, "tol": tol, "restart": restart, "maxiter": maxiter}
     direction, polarization = jnp.asarray(direction), jnp.asarray(polarization)
     if lmax == 1:
         pol = polarizabilities_of(terms.t, terms.absorption, terms.wavenumber)

@@ -70,7 +70,7 @@ __all__ = [
 ]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def translation_coefficients(lmax: int) -> tuple[np.ndarray, np.ndarray]:
     """The Gaunt-type coefficients of A and B (module docstring), in NumPy.
 
@@ -128,11 +128,11 @@ def pair_coefficients(displacement: jnp.ndarray, wavenumber, lmax: int,
     return jnp.where(ok[..., None], u, 0)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _dense_tables(lmax: int) -> tuple[np.ndarray, np.ndarray]:
     """c_a, c_b scattered to (P, n_modes, n_modes) with P = (p, q = m - M) compact."""
     c_a, c_b = translation_coefficients(lmax)
-    ls, ms = mode_orders(lmax)
+    _, ms = mode_orders(lmax)
     size = (2 * lmax + 1) ** 2
     q = ms[None, :] - ms[:, None]
     out = []
@@ -169,7 +169,7 @@ def translation_matrices(displacement: jnp.ndarray, wavenumber, lmax: int,
     return a, b
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _sparse_tables(lmax: int, transpose: bool) -> tuple[np.ndarray, np.ndarray]:
     """Coefficients and gather indices of the source terms (see source_terms).
 
@@ -179,7 +179,7 @@ def _sparse_tables(lmax: int, transpose: bool) -> tuple[np.ndarray, np.ndarray]:
     A + B and A - B; indices (P, n_modes, lmax) point into y with a zero slot at n_modes.
     """
     c_a, c_b = translation_coefficients(lmax)
-    ls, ms = mode_orders(lmax)
+    _, ms = mode_orders(lmax)
     nm = n_modes(lmax)
     size = (2 * lmax + 1) ** 2
     coef = np.zeros((2, size, nm, lmax), complex)

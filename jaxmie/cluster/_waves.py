@@ -60,7 +60,7 @@ def n_modes(lmax: int) -> int:
     return lmax * (lmax + 2)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def mode_orders(lmax: int) -> tuple[np.ndarray, np.ndarray]:
     """Degrees l and orders m of the compact mode index; two int arrays of shape (n_modes,)."""
     ls = np.concatenate([np.full(2 * l + 1, l) for l in range(1, lmax + 1)])
@@ -68,7 +68,7 @@ def mode_orders(lmax: int) -> tuple[np.ndarray, np.ndarray]:
     return ls, ms
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _legendre_recurrence(lmax: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     r"""Coefficients of Qbar_l^m = c0 + c1 z Qbar_{l-1}^m + c2 Qbar_{l-2}^m, each (lmax+1, lmax+1).
 
@@ -131,7 +131,7 @@ def legendre_tables(x: np.ndarray, lmax: int) -> tuple[np.ndarray, np.ndarray, n
     return tuple(full)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _harmonic_gather(lmax: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Static indices from the (l, |m|) table to the compact l = 0..lmax index, with signs."""
     index, conj, sign = [], [], []
@@ -177,7 +177,7 @@ def spherical_harmonics(unit: jnp.ndarray, lmax: int) -> jnp.ndarray:
     return jnp.where(conj, sign * jnp.conj(picked), picked)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _ladder(lmax: int):
     """Gather indices and coefficients of L_+ Y_lm, L_- Y_lm and L_z Y_lm for compact modes.
 
