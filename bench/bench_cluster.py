@@ -1,11 +1,19 @@
-"""Coupled-dipole clusters: time and peak memory against the number of spheres.
+"""Clusters (jaxmie.cluster.solve): time and peak memory against N and lmax, and treams.
 
 Run from the repository root:
 
-    python bench/bench_cluster.py              # N = 10 .. 5000, dense up to 1000 (~10 min, 2 cores)
+    python bench/bench_cluster.py              # lmax = 1 (dipoles), N = 10 .. 5000, dense to 1000
     python bench/bench_cluster.py --quick      # N = 10, 100, 1000; dense up to 100 (~3 min)
     python bench/bench_cluster.py --dense-max 3000   # the dense solver at larger N too
+    python bench/bench_cluster.py --lmax 4 --sizes 10 100 1000 --dense-max 100 --treams-max 100
+                                               # multipoles, with treams in the same run
     python bench/bench_cluster.py --tag h200   # results named after the machine
+
+``--lmax`` (one or more) picks the multipole degree (1: the coupled-dipole model);
+``--treams-max`` also times treams (test-only peer, if installed) up to that N at each
+lmax >= 2, in its own subprocess: ``TMatrix.sphere`` (one shared T-matrix), ``TMatrix.cluster``
++ ``.interaction.solve()`` (treams inverts the whole cluster matrix), the plane wave's
+coefficients and the field at the focus: the forward problem as treams solves it.
 
 Workload: N Si-core / Au-shell spheres (r_core 40 nm, r_shell 50 nm, the particle of
 notebooks/cluster_focusing.ipynb; indices of the bundled Si and Au data at 940 nm, the
@@ -13,9 +21,9 @@ dipolar plasmon's scattering peak) on the first N sites of a square grid in the 
 row by row, with a pitch of 2.5 wavelengths (between the Rayleigh anomalies at sqrt(5) and
 sqrt(8) wavelengths, so the lattice sums stay tame); plane wave along +z, E along x. The
 scalar is the intensity |E|^2 at a focus 5 wavelengths behind the grid centre
-(``cluster.solve`` + ``cluster.near_field``, n_max = 6).
+(``cluster.solve`` + ``cluster.near_field``, n_max = max(6, lmax)).
 
-What is timed, each (N, solver, mode) point in its own subprocess so that its peak
+What is timed, each (N, lmax, solver, mode) point in its own subprocess so that its peak
 resident memory (``ru_maxrss``) belongs to that point alone:
 
 * forward: ``jax.jit`` of the focal intensity (with the solution's ``residual`` and
@@ -82,24 +90,71 @@ def _rss_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def _worker(n: int, method: str, mode: str, budget_s: float) -> dict:
-    """One (N, solver, mode) point, in its own process: compile, time, peak memory."""
+def _indices() -> tuple[complex, complex]:
+    import jaxmie as jm
+
+    return (complex(jm.materials.get("Si")(WAVELENGTH)),
+            complex(jm.materials.get("Au")(WAVELENGTH)))
+
+
+def _treams_worker(n: int, lmax: int, budget_s: float) -> dict:
+    """treams' forward problem at one (N, lmax), in its own process (module docstring)."""
+    import treams
+
+    n_core, n_shell = _indices()
+    k0 = 2 * np.pi / WAVELENGTH
+    positions = grid_positions(n)
+    focus = np.array([[0.0, 0.0, 5 * WAVELENGTH]])
+
+    def forward():
+        sphere = treams.TMatrix.sphere(lmax, k0, [R_CORE, R_SHELL],
+                                       [treams.Material(n_core ** 2),
+                                        treams.Material(n_shell ** 2), treams.Material()])
+        tm = treams.TMatrix.cluster([sphere] * n, positions).interaction.solve()
+        inc = treams.plane_wave([0, 0, k0], [1, 0, 0], k0=k0, material=tm.material,
+                                poltype=tm.poltype)
+        coefficients = tm @ inc.expand(tm.basis)
+        field = treams.efield(focus, basis=tm.basis, k0=k0, material=tm.material,
+                              modetype="singular", poltype=tm.poltype)
+        return np.asarray(field) @ np.asarray(coefficients)
+
+    rss_before = _rss_mb()
+    t0 = time.perf_counter()
+    forward()
+    first = time.perf_counter() - t0
+    if first < budget_s:
+        timing = measure(forward, warmup=0, repeats=3, budget_s=budget_s, min_repeats=1)
+    else:
+        timing = Timing(times=[first], warmup=[])
+    return {"n": n, "lmax": lmax, "method": "treams", "mode": "forward", "lower_s": 0.0,
+            "compile_s": 0.0, "first_call_s": first, "median_s": timing.median,
+            "min_s": timing.best, "repeats": timing.n, "times_s": timing.times,
+            "residual": 0.0, "converged": True, "rss_before_mb": rss_before,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def _worker(n: int, lmax: int, method: str, mode: str, budget_s: float) -> dict:
+    """One (N, lmax, solver, mode) point, in its own process: compile, time, peak memory."""
     sys.path.insert(0, ROOT)
     import jax
+
+    jax.config.update("jax_enable_x64", True)
     import jax.numpy as jnp
 
     import jaxmie as jm
     from jaxmie import _special as special
     from jaxmie import cluster
 
-    n_core = complex(jm.materials.get("Si")(WAVELENGTH))
-    n_shell = complex(jm.materials.get("Au")(WAVELENGTH))
+    if method == "treams":
+        return _treams_worker(n, lmax, budget_s)
+    n_core, n_shell = _indices()
     focus = jnp.array([[0.0, 0.0, 5 * WAVELENGTH]])
 
     def focal_intensity(positions, r_core, r_shell):
         particles = jm.CoreShell(r_core=r_core, r_shell=r_shell, n_core=n_core,
                                  n_shell=n_shell)
-        sol = cluster.solve(particles, positions, WAVELENGTH, method=method, n_max=N_MAX)
+        sol = cluster.solve(particles, positions, WAVELENGTH, method=method,
+                            n_max=max(N_MAX, lmax), lmax=lmax)
         e, _ = cluster.near_field(sol, focus)
         return jnp.sum(special.abs_squared(e)), (sol.residual, sol.converged)
 
@@ -120,7 +175,8 @@ def _worker(n: int, method: str, mode: str, budget_s: float) -> dict:
     else:  # compiled already: a long first call is a steady-state sample, not a warm-up
         timing = Timing(times=[first], warmup=[])
     value, (residual, converged) = out
-    return {"n": n, "method": method, "mode": mode, "lower_s": t1 - t0, "compile_s": t2 - t1,
+    return {"n": n, "lmax": lmax, "method": method, "mode": mode, "lower_s": t1 - t0,
+            "compile_s": t2 - t1,
             "first_call_s": first, "median_s": timing.median, "min_s": timing.best,
             "repeats": timing.n, "times_s": timing.times, "residual": float(residual),
             "converged": bool(converged),
@@ -129,17 +185,17 @@ def _worker(n: int, method: str, mode: str, budget_s: float) -> dict:
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
-def _run_point(n: int, method: str, mode: str, budget_s: float) -> dict | None:
-    cmd = [sys.executable, os.path.abspath(__file__), "--worker", str(n), method, mode,
-           "--budget", str(budget_s)]
+def _run_point(n: int, lmax: int, method: str, mode: str, budget_s: float) -> dict | None:
+    cmd = [sys.executable, os.path.abspath(__file__), "--worker", str(n), str(lmax), method,
+           mode, "--budget", str(budget_s)]
     out = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if out.returncode != 0:
-        print(f"  N={n} {method} {mode}: failed (rc {out.returncode})\n{out.stderr[-2000:]}",
-              flush=True)
+        print(f"  N={n} lmax={lmax} {method} {mode}: failed (rc {out.returncode})\n"
+              f"{out.stderr[-2000:]}", flush=True)
         return None
     row = json.loads(out.stdout.strip().splitlines()[-1])
-    print(f"  N={n:>5} {method:<5} {mode:<8} median {row['median_s']:9.4f} s (n={row['repeats']})"
-          f"  compile {row['lower_s']:.2f}+{row['compile_s']:.2f} s  "
+    print(f"  N={n:>5} lmax={lmax} {method:<6} {mode:<8} median {row['median_s']:9.4f} s "
+          f"(n={row['repeats']})  compile {row['lower_s']:.2f}+{row['compile_s']:.2f} s  "
           f"first {row['first_call_s']:8.3f} s"
           f"  peak RSS {row['peak_rss_mb']:6.0f} MB (before {row['rss_before_mb']:.0f})"
           f"  residual {row['residual']:.1e} converged {row['converged']}", flush=True)
@@ -153,12 +209,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tag", default="cpu-2core", help="name of the result file")
     ap.add_argument("--budget", type=float, default=5.0,
                     help="seconds of timed calls per point after the warm-up (at least one)")
-    ap.add_argument("--worker", nargs=3, metavar=("N", "METHOD", "MODE"), help=argparse.SUPPRESS)
+    ap.add_argument("--lmax", type=int, nargs="+", default=[1],
+                    help="multipole degrees (1: coupled dipoles)")
+    ap.add_argument("--sizes", type=int, nargs="+", help="numbers of spheres")
+    ap.add_argument("--treams-max", type=int, default=0,
+                    help="largest N at which to time treams (lmax >= 2; 0: never)")
+    ap.add_argument("--modes", nargs="+", default=["forward", "gradient"])
+    ap.add_argument("--worker", nargs=4, metavar=("N", "LMAX", "METHOD", "MODE"),
+                    help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
 
     if args.worker:
-        n, method, mode = args.worker
-        print(json.dumps(_worker(int(n), method, mode, args.budget)))
+        n, lmax, method, mode = args.worker
+        print(json.dumps(_worker(int(n), int(lmax), method, mode, args.budget)))
         return 0
 
     sys.path.insert(0, ROOT)
@@ -172,19 +235,24 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# python bench/bench_cluster.py {' '.join(argv or sys.argv[1:])}")
     print(f"# {info.get('cpu_count')} cores ({info.get('cpu_model')}), load average at start "
           f"{info['loadavg_start'][0]:.1f}; jax {info.get('jax')} on {jax.default_backend()}")
-    sizes = QUICK_SIZES if args.quick else SIZES
+    sizes = args.sizes or (QUICK_SIZES if args.quick else SIZES)
     dense_max = args.dense_max or (QUICK_DENSE_MAX if args.quick else DENSE_MAX)
     rows = []
     start = time.perf_counter()
-    for method in ("gmres", "dense"):
-        print(f"\n== {method} (one subprocess per point) ==", flush=True)
-        for n in sizes:
-            if method == "dense" and n > dense_max:
+    for lmax in args.lmax:
+        for method in ("gmres", "dense", "treams"):
+            if method == "treams" and (lmax < 2 or not args.treams_max):
                 continue
-            for mode in ("forward", "gradient"):
-                row = _run_point(n, method, mode, args.budget)
-                if row:
-                    rows.append(row)
+            print(f"\n== lmax {lmax}, {method} (one subprocess per point) ==", flush=True)
+            for n in sizes:
+                if (method == "dense" and n > dense_max) or (
+                        method == "treams" and n > args.treams_max):
+                    continue
+                modes = ("forward",) if method == "treams" else args.modes
+                for mode in modes:
+                    row = _run_point(n, lmax, method, mode, args.budget)
+                    if row:
+                        rows.append(row)
     info["loadavg_end"] = os.getloadavg()
     info["wall_s"] = time.perf_counter() - start
     print(f"\n# wall time {info['wall_s']:.0f} s; load average at end {info['loadavg_end'][0]:.1f}")
@@ -193,7 +261,8 @@ def main(argv: list[str] | None = None) -> int:
     with open(path, "w") as f:
         json.dump({"meta": info, "workload": {"wavelength_nm": WAVELENGTH, "pitch_nm": PITCH,
                                               "r_core_nm": R_CORE, "r_shell_nm": R_SHELL,
-                                              "n_max": N_MAX}, "points": rows},
+                                              "n_max": f"max({N_MAX}, lmax)"},
+                   "points": rows},
                   f, indent=2, default=str)
     print(f"results saved to {path}")
     return 0

@@ -38,7 +38,7 @@ def test_one_particle_is_mie_dipole_terms():
         ext = 6 * np.pi / k ** 2 * np.real(a1 + b1)
         sca = 6 * np.pi / k ** 2 * (abs(a1) ** 2 + abs(b1) ** 2)
         for d, e in [((0, 0, 1), (1, 0, 0)), ((1, 1, 0), (0, 0, 1j)), ((0, 1, 1), (1, 1j, -1j))]:
-            xs = cl.cross_sections(cl.solve(p, jnp.zeros((1, 3)), WL, n_env, d, e))
+            xs = cl.cross_sections(cl.solve(p, jnp.zeros((1, 3)), WL, n_env, d, e, lmax=1))
             np.testing.assert_allclose(xs.ext, ext, rtol=1e-12)
             np.testing.assert_allclose(xs.sca, sca, rtol=1e-12)
             np.testing.assert_allclose(xs.abs, ext - sca, rtol=1e-12)
@@ -47,10 +47,10 @@ def test_one_particle_is_mie_dipole_terms():
 def test_distant_particles_scatter_independently():
     p = jm.Sphere(radius=jnp.array([20.0, 20.0]), n=1.5 + 0.1j)
     one = jm.Sphere(radius=jnp.array([20.0]), n=1.5 + 0.1j)
-    single = cl.cross_sections(cl.solve(one, jnp.zeros((1, 3)), WL)).ext
+    single = cl.cross_sections(cl.solve(one, jnp.zeros((1, 3)), WL, lmax=1)).ext
     for distance, tol in [(1e5, 1e-6), (1e6, 1e-7)]:
         pos = jnp.array([[0.0, 0.0, 0.0], [distance, 0.0, 0.0]])
-        xs = cl.cross_sections(cl.solve(p, pos, WL))
+        xs = cl.cross_sections(cl.solve(p, pos, WL, lmax=1))
         np.testing.assert_allclose(xs.ext, 2 * single, rtol=tol)
 
 
@@ -68,7 +68,7 @@ def test_energy_balance_against_far_field_integral():
     particles, positions = _absorbing_cluster()
     dirs, weights = _sphere_quadrature()
     for d, e in [((0, 0, 1), (1, 0, 0)), ((0.3, -0.2, 1), (0, 1, 0.2j))]:
-        sol = cl.solve(particles, positions, WL, 1.33, d, e)
+        sol = cl.solve(particles, positions, WL, 1.33, d, e, lmax=1)
         xs = cl.cross_sections(sol)
         f = cl.far_field(sol, dirs)
         sca_integral = jnp.sum(weights * jnp.sum(jnp.abs(f) ** 2, -1))
@@ -107,8 +107,8 @@ def test_scattering_amplitude_reciprocity():
     particles, positions = _absorbing_cluster(4, seed=2)
     d_i, e_i = jnp.array([0.0, 0.6, 0.8]), jnp.array([1.0, 0.0, 0.0])
     n_s, e_s = jnp.array([0.8, 0.0, 0.6]), jnp.array([0.6, 0.0, -0.8])
-    f1 = cl.far_field(cl.solve(particles, positions, WL, 1.0, d_i, e_i), n_s[None])[0]
-    f2 = cl.far_field(cl.solve(particles, positions, WL, 1.0, -n_s, e_s), -d_i[None])[0]
+    f1 = cl.far_field(cl.solve(particles, positions, WL, 1.0, d_i, e_i, lmax=1), n_s[None])[0]
+    f2 = cl.far_field(cl.solve(particles, positions, WL, 1.0, -n_s, e_s, lmax=1), -d_i[None])[0]
     np.testing.assert_allclose(jnp.sum(e_s * f1), jnp.sum(e_i * f2), rtol=1e-12)
 
 
@@ -118,12 +118,12 @@ def test_dense_and_gmres_agree_values_and_gradients():
 
     def ext(positions, method):
         sol = cl.solve(particles, positions, WL, 1.33, (0, 0, 1), (1, 0, 0),
-                       method=method, n_max=8)
+                       method=method, n_max=8, lmax=1)
         return cl.cross_sections(sol).ext
 
-    solve = jax.jit(cl.solve, static_argnames=("method", "n_max"))
-    dense = solve(particles, positions, WL, 1.33, method="dense", n_max=8)
-    it = solve(particles, positions, WL, 1.33, method="gmres", n_max=8)
+    solve = jax.jit(cl.solve, static_argnames=("method", "n_max", "lmax"))
+    dense = solve(particles, positions, WL, 1.33, method="dense", n_max=8, lmax=1)
+    it = solve(particles, positions, WL, 1.33, method="gmres", n_max=8, lmax=1)
     np.testing.assert_allclose(it.p, dense.p, rtol=1e-8, atol=1e-8 * jnp.abs(dense.p).max())
     np.testing.assert_allclose(it.m, dense.m, rtol=1e-8, atol=1e-8 * jnp.abs(dense.m).max())
     g_dense = jax.jit(jax.grad(ext), static_argnums=1)(positions, "dense")
@@ -148,17 +148,18 @@ def _relative_residual(sol, wl, n_env):
 def test_solution_reports_residual_and_convergence():
     particles, positions = _absorbing_cluster(8, seed=3)
     positions = positions * 0.6  # strong coupling: GMRES needs several Krylov vectors
-    solve = jax.jit(cl.solve, static_argnames=("method", "n_max", "restart", "maxiter"))
+    solve = jax.jit(cl.solve, static_argnames=("method", "n_max", "restart", "maxiter", "lmax"))
     args = (particles, positions, WL, 1.33)
-    dense = solve(*args, method="dense", n_max=8)
+    dense = solve(*args, method="dense", n_max=8, lmax=1)
     assert dense.converged and dense.residual < 1e-14
-    converged = solve(*args, method="gmres", n_max=8)
+    converged = solve(*args, method="gmres", n_max=8, lmax=1)
     assert converged.converged and converged.residual <= 1e-12
     # Stopped after one restart of 3 Krylov vectors, vmapped over the spacing: close
     # together the residual stays far above tol; far apart the coupling is ~1e-6 per
     # product, so 3 vectors reach it.
     batch = jax.vmap(lambda s: cl.solve(particles, positions * s, WL, 1.33, method="gmres",
-                                        n_max=8, restart=3, maxiter=1))(jnp.array([1.0, 1e4]))
+                                        n_max=8, restart=3, maxiter=1, lmax=1))(
+        jnp.array([1.0, 1e4]))
     assert batch.converged.tolist() == [False, True]
     assert 1e-6 < batch.residual[0] < 1 and batch.residual[1] <= 1e-12
     # the reported residual is the true one of the returned fields
@@ -174,7 +175,7 @@ def test_gradients_match_finite_differences():
     def objective(positions, radius_scale, wavelength):
         p = jm.CoreShell(r_core=particles.r_core, r_shell=particles.r_shell * radius_scale,
                          n_core=particles.n_core, n_shell=particles.n_shell)
-        sol = cl.solve(p, positions, wavelength, 1.33, (0, 0, 1), (1, 0, 0), n_max=8)
+        sol = cl.solve(p, positions, wavelength, 1.33, (0, 0, 1), (1, 0, 0), n_max=8, lmax=1)
         e, _ = cl.near_field(sol, probe)
         return cl.cross_sections(sol).ext + 1e3 * jnp.sum(jnp.abs(e) ** 2)
 
@@ -237,7 +238,7 @@ def _chain_error(name, incidence, gap, lmax=4):
     """Relative (ext, sca) differences of a chain (surface gap in radii) from treams."""
     particles, r = CHAINS[name]
     pos = _chain(particles.layers()[0][0].shape[0], (2 + gap) * r)
-    xs = cl.cross_sections(cl.solve(particles, pos, WL, 1.0, *incidence))
+    xs = cl.cross_sections(cl.solve(particles, pos, WL, 1.0, *incidence, lmax=1))
     sca, ext = _treams_cross_sections(particles, pos, *incidence, lmax)
     return abs(xs.ext / ext - 1), abs(xs.sca / sca - 1)
 
@@ -251,7 +252,7 @@ def test_dimer_against_treams_multipole_tmatrix():
     for kdir, pol in INCIDENCES:
         for gap in (1, 2, 4):
             pos = _chain(2, 2 * r + gap * r)
-            xs = cl.cross_sections(cl.solve(spheres, pos, WL, 1.0, kdir, pol))
+            xs = cl.cross_sections(cl.solve(spheres, pos, WL, 1.0, kdir, pol, lmax=1))
             sca1, ext1 = _treams_cross_sections(spheres, pos, kdir, pol, 1)
             np.testing.assert_allclose(xs.ext, ext1, rtol=1e-12)
             np.testing.assert_allclose(xs.sca, sca1, rtol=1e-12)

@@ -97,21 +97,22 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from . import _special as special
-from ._coefficients import series
-from ._particles import Particle
+from .. import _special as special
+from .._coefficients import series
+from .._particles import Particle
 
 __all__ = [
     "ClusterCrossSections",
     "ClusterSolution",
     "Polarizabilities",
-    "cross_sections",
-    "far_field",
+    "dipole_cross_sections",
+    "dipole_far_field",
+    "dipole_near_field",
     "green_tensors",
     "interaction_matrix",
-    "near_field",
     "polarizabilities",
-    "solve",
+    "polarizabilities_of",
+    "solve_dipoles",
 ]
 
 
@@ -175,6 +176,20 @@ class ClusterCrossSections:
     ext: jax.Array
     sca: jax.Array
     abs: jax.Array
+
+
+def polarizabilities_of(t, absorption, wavenumber) -> Polarizabilities:
+    """Polarizabilities from dipole T-matrix terms (jaxmie.cluster._tmatrix.SphereTerms).
+
+    Args:
+        t: complex, shape (N, 2, lmax >= 1); (-b_l, -a_l).
+        absorption: real, shape (N, 2, lmax); (Re b - |b|^2, Re a - |a|^2).
+        wavenumber: host k, 1/nm.
+    """
+    factor = -6j * jnp.pi / wavenumber ** 3
+    return Polarizabilities(alpha_e=factor * t[:, 1, 0], alpha_m=factor * t[:, 0, 0],
+                            absorption_e=absorption[:, 1, 0],
+                            absorption_m=absorption[:, 0, 0], wavenumber=wavenumber)
 
 
 def polarizabilities(particles: Particle, wavelength, n_env=1.0, n_max: int | None = None,
@@ -338,44 +353,17 @@ def _unit_incidence(direction, polarization, dtype):
     return d, e / jnp.linalg.norm(e)
 
 
-def solve(particles: Particle, positions, wavelength, n_env=1.0, direction=(0.0, 0.0, 1.0),
-          polarization=(1.0, 0.0, 0.0), *, method: str = "dense", n_max: int | None = None,
-          tol: float = 1e-12, restart: int = 30, maxiter: int | None = None
-          ) -> ClusterSolution:
-    """Self-consistent electric and magnetic dipoles of N spheres under a plane wave.
+@functools.partial(jax.jit, static_argnames=("method", "tol", "restart", "maxiter"))
+def solve_dipoles(pol, positions, direction, polarization, *, method, tol, restart, maxiter
+                  ) -> ClusterSolution:
+    """Self-consistent dipoles (module docstring); the arguments of jaxmie.cluster.solve.
 
     Args:
-        particles: Sphere, CoreShell or Multilayer with batch shape (N,) (or () to share one
-            particle), radii in nm; the spheres must not overlap.
-        positions: real, shape (N, 3); centres in nm.
-        wavelength: vacuum wavelength in nm, scalar (vmap for spectra).
-        n_env: real host index.
-        direction: shape (3,); propagation direction of the plane wave (normalised here).
-        polarization: shape (3,), real or complex (e.g. (1, 1j, 0) circular); its part along
-            ``direction`` is dropped and it is normalised to |E_inc| = 1.
-        method: "dense" (jnp.linalg.solve; memory and time grow like N^2 and N^3: 2 GB
-            and 23 s at N = 1000 on 2 CPU cores) or "gmres" (matrix-free, O(N) memory,
-            implicit gradients; 15x faster there on a weakly coupled grid, bench/README.md).
-        n_max: orders for the Mie recurrence (static), see ``polarizabilities``.
-        tol, restart, maxiter: GMRES relative tolerance, Krylov size and restarts (None:
-            JAX's default, 10 x 6N); ``tol`` is also the threshold of ``converged``.
-
-    Returns:
-        ClusterSolution; p, m, e_local, h_local of shape (N, 3); scalar ``residual`` and
-        ``converged`` (check them with GMRES, e.g. ``jnp.all(sol.converged)`` under vmap).
+        pol: Polarizabilities of the N spheres.
+        positions: real, shape (N, 3), nm.
+        direction, polarization: shape (3,) each (normalised and made orthogonal here).
+        method: "dense" or "gmres"; tol, restart, maxiter: GMRES settings (static).
     """
-    positions = jnp.asarray(positions)
-    if positions.ndim != 2 or positions.shape[-1] != 3:
-        raise ValueError(f"positions must have shape (N, 3); got {positions.shape}")
-    if method not in ("dense", "gmres"):
-        raise ValueError(f"method must be 'dense' or 'gmres'; got {method!r}")
-    pol = polarizabilities(particles, wavelength, n_env, n_max, n_particles=positions.shape[0])
-    return _solve(pol, positions, jnp.asarray(direction), jnp.asarray(polarization),
-                  method=method, tol=tol, restart=restart, maxiter=maxiter)
-
-
-@functools.partial(jax.jit, static_argnames=("method", "tol", "restart", "maxiter"))
-def _solve(pol, positions, direction, polarization, *, method, tol, restart, maxiter):
     n = positions.shape[0]
     k = pol.wavenumber
     positions = positions.astype(jnp.result_type(positions.dtype, k.dtype))
@@ -431,7 +419,7 @@ def _solve(pol, positions, direction, polarization, *, method, tol, restart, max
 
 
 @jax.jit
-def cross_sections(solution: ClusterSolution) -> ClusterCrossSections:
+def dipole_cross_sections(solution: ClusterSolution) -> ClusterCrossSections:
     """Extinction (optical theorem), absorption and scattering of the cluster, in nm^2.
 
     Returns:
@@ -448,7 +436,7 @@ def cross_sections(solution: ClusterSolution) -> ClusterCrossSections:
 
 
 @jax.jit
-def far_field(solution: ClusterSolution, directions) -> jax.Array:
+def dipole_far_field(solution: ClusterSolution, directions) -> jax.Array:
     """Far-field amplitude F(n): E_sca = F exp(ikr) / r + O(1/r^2) (incident |E| = 1).
 
     Args:
@@ -472,7 +460,7 @@ def far_field(solution: ClusterSolution, directions) -> jax.Array:
 
 
 @jax.jit
-def near_field(solution: ClusterSolution, points):
+def dipole_near_field(solution: ClusterSolution, points):
     """Total E and Z H (incident plus every dipole's field) at probe points.
 
     Valid outside the spheres (the dipole fields are those of point sources; inside a sphere
