@@ -36,8 +36,8 @@ cross sections (lmax = 14: none). Both solvers therefore work with y = S f, S = 
 
 Every solution carries its relative residual ||M y - S b|| / ||S b|| of that scaled system
 (recomputed with the product after the solve; not differentiated) and ``converged``
-(residual <= tol). GMRES stops silently after ``maxiter`` restarts; the transposed solve of a gradient is not
-reported.
+(residual <= tol). GMRES stops silently after ``maxiter`` restarts; the transposed solve of
+a gradient is not reported.
 """
 
 from __future__ import annotations
