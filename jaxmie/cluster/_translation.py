@@ -215,8 +215,8 @@ def source_terms(y: jnp.ndarray, lmax: int, transpose: bool = False) -> jnp.ndar
     """
     coef, index = _sparse_tables(lmax, transpose)
     padded = jnp.concatenate([y, jnp.zeros_like(y[..., :1])], -1)
-    z = 0
-    for l in range(lmax):
+    z = jnp.asarray(coef[:, None, :, :, 0]) * padded[:, :, index[..., 0]]
+    for l in range(1, lmax):
         z = z + coef[:, None, :, :, l] * padded[:, :, index[..., l]]
     return z
 

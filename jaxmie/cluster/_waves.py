@@ -40,6 +40,7 @@ from __future__ import annotations
 import functools
 import math
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -128,7 +129,7 @@ def legendre_tables(x: np.ndarray, lmax: int) -> tuple[np.ndarray, np.ndarray, n
         out[:, lmax:] = table
         out[:, :lmax] = (neg * table)[:, 1:][:, ::-1]
         full.append(out)
-    return tuple(full)
+    return full[0], full[1], full[2]
 
 
 @functools.cache
@@ -158,7 +159,8 @@ def spherical_harmonics(unit: jnp.ndarray, lmax: int) -> jnp.ndarray:
     dtype = jnp.result_type(unit.dtype, jnp.complex64)
     real = z.dtype
     w = (unit[..., 0] + 1j * unit[..., 1]).astype(dtype)
-    rows, prev, prev2 = [], None, None
+    rows: list[jax.Array] = []
+    prev = prev2 = jnp.zeros((*z.shape, lmax + 1), real)  # q_{-1} = q_{-2} = 0
     for l in range(lmax + 1):
         row = jnp.broadcast_to(jnp.asarray(c0[l], real), (*z.shape, lmax + 1))
         if l >= 1:

@@ -179,7 +179,7 @@ def mie_decoupling(dist, n, wavelength, theta, eta, n_env=1.0, *,
         amplitude = np.sqrt(intensity / 2 * totals[-1])
         return np.concatenate([np.tile(amplitude, 4), intensity, np.abs(totals[-1:])])
 
-    k_max = 2 * 2 * math.pi * float(n_env) / float(concrete_value(jnp.asarray(wavelength)))
+    k_max = 2 * 2 * math.pi * float(n_env) / float(np.asarray(wavelength))
     rule, estimate = _adaptive(primal, integrand, scale, rtol, quadrature, k_max)
     out = _mie_decoupling(dist, n, wavelength, theta, angles, eta, n_env, rule, int(n_max))
     error = estimate[:5 * count].reshape(5, count).max(axis=0)[1:].reshape(theta.shape)

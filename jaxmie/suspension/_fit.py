@@ -167,7 +167,7 @@ def fit_suspension(q, intensity, mean_radius: float | None = None, *,
     if (mean_radius is None) == (distribution is None):
         raise ValueError("fit_suspension: give either mean_radius (Schulz) or distribution")
     if distribution is None:
-        distribution = _Schulz(float(mean_radius))
+        distribution = _Schulz(float(mean_radius))  # type: ignore[arg-type]
     if quadrature is None:
         quadrature = FIT_COMPONENTS if model == "mixture" else Quadrature(nodes=64)
     q = np.asarray(q, float)
