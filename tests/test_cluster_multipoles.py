@@ -299,6 +299,7 @@ def test_gmres_gradients_match_finite_differences():
     _check_gradients("gmres")
 
 
+@pytest.mark.slow
 def test_dense_and_gmres_agree():
     """The matrix-free GMRES solution (blocked on-the-fly translations) and the dense LU
     solution agree."""
