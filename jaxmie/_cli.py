@@ -169,10 +169,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     import jaxmie as jm
 
     jax.config.update("jax_enable_x64", True)  # the command computes in float64
-    particle = jm.Multilayer(radii=[r for _, r in layers], n=[n for n, _ in layers])
     wavelengths = np.asarray(args.wavelengths, dtype=float)
     start = time.perf_counter()
     try:
+        particle = jm.Multilayer(radii=[r for _, r in layers], n=[n for n, _ in layers])
         result = jm.efficiencies(particle, wavelengths, n_env=args.env, n_max=args.n_max)
         values = {f: np.asarray(getattr(result, f)) for f in FIELDS}
     except ValueError as err:

@@ -41,16 +41,22 @@ import jax.numpy as jnp
 import numpy as np
 from jax.experimental import checkify as _checkify
 
-__all__ = ["Checks", "OnError", "concrete_value", "error_if", "on_error"]
+__all__ = ["Checks", "OnError", "concrete_value", "error_if", "errors_as_nan", "on_error"]
 
 OnError = Literal["raise", "nan", "off"]
 _MODES = ("raise", "nan", "off")
 _CHECKIFY = contextvars.ContextVar("jaxmie_checkify", default=False)
+_OVERRIDE: contextvars.ContextVar[OnError | None] = contextvars.ContextVar(
+    "jaxmie_on_error", default=None)
 _PYTHON_NUMBERS = (int, float, complex)
 
 
 def on_error() -> OnError:
-    """The runtime-check mode from ``JAXMIE_ON_ERROR`` (default ``raise``)."""
+    """The runtime-check mode from ``JAXMIE_ON_ERROR`` (default ``raise``), unless traced
+    inside `errors_as_nan`."""
+    override = _OVERRIDE.get()
+    if override is not None:
+        return override
     mode = os.environ.get("JAXMIE_ON_ERROR", "raise")
     if mode not in _MODES:
         raise ValueError(f"JAXMIE_ON_ERROR must be one of {_MODES}; got {mode!r}")
@@ -196,6 +202,18 @@ class Checks:
             return x
         return error_if(jnp.asarray(x), tuple(self._names), tuple(self._oks),
                         tuple(self._values))
+
+
+@contextlib.contextmanager
+def errors_as_nan() -> Iterator[None]:
+    """Within this context, traced runtime checks give NaN instead of raising: for jaxmie's
+    own optimisers (least_squares, multi_start), where a trial point outside the physical
+    domain must be a rejected step, not the end of the run."""
+    token = _OVERRIDE.set("nan")
+    try:
+        yield
+    finally:
+        _OVERRIDE.reset(token)
 
 
 @contextlib.contextmanager

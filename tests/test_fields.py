@@ -1,4 +1,4 @@
-"""Near fields (jaxmie.fields) against scattnlay's fieldnlay, miepython and physics.
+"""Near fields (jaxmie._fields) against scattnlay's fieldnlay, miepython and physics.
 
 Error metric: max over components of |E - E_ref| divided by the local |E_ref| (Euclidean
 norm of the three components), the same for H. scattnlay reports H in units of E_0 / Z_0
@@ -20,7 +20,7 @@ import jaxmie as jm
 from jaxmie import _vsh as vsh
 
 # jm.fields is the function; the module (internal helpers) is imported by its path.
-F = importlib.import_module("jaxmie.fields")
+F = importlib.import_module("jaxmie._fields")
 
 scattnlay = pytest.importorskip("scattnlay")
 

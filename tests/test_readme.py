@@ -22,5 +22,5 @@ def test_readme_examples_run_and_hold():
     np.testing.assert_allclose(namespace["best"], 55.0, atol=1e-3)
     assert namespace["E"].shape == (3, 3)
     assert np.all(np.isfinite(namespace["fmap"].e2))
-    assert namespace["optics"].phase.shape == (2, 181)
+    assert namespace["optics"].phase.shape == (3, 91)
     assert np.all(np.asarray(namespace["optics"].albedo) <= 1)

@@ -18,6 +18,7 @@ import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
+from .._errors import errors_as_nan
 from ._bijections import from_unconstrained, to_unconstrained
 
 __all__ = ["least_squares"]
@@ -97,6 +98,7 @@ def least_squares(residual: Callable[..., jax.Array], init_params: Any, data: An
         bounds; loss = mean(residual^2) per start, shape (N,).
     """
     u = to_unconstrained(init_params, bounds)
-    u, loss = _fit(u, data, bounds, damping, residual=residual, with_data=data is not None,
-                   steps=steps)
+    with errors_as_nan():  # a trial step outside the physical domain is a rejected step
+        u, loss = _fit(u, data, bounds, damping, residual=residual,
+                       with_data=data is not None, steps=steps)
     return from_unconstrained(u, bounds), loss

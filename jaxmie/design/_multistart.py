@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._errors import errors_as_nan
 from ._bijections import from_unconstrained, to_unconstrained
 
 __all__ = ["MultiStartResult", "multi_start"]
@@ -115,6 +116,12 @@ def _chunk(u, state, d, keys, first, count, bounds, *, loss, opt, linesearch):
 def _optimize(loss, init_params, optimizer, steps, bounds, tol, check_every, verbose, data,
               key=None):
     """Unsorted multi-start run: (params, loss, history, steps run, n)."""
+    with errors_as_nan():  # a start that leaves the physical domain gets a NaN loss
+        return _run(loss, init_params, optimizer, steps, bounds, tol, check_every, verbose,
+                    data, key)
+
+
+def _run(loss, init_params, optimizer, steps, bounds, tol, check_every, verbose, data, key):
     n = _n_starts(init_params)
     u = to_unconstrained(init_params, bounds)
     state = jax.vmap(optimizer.init)(u)

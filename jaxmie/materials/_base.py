@@ -83,10 +83,9 @@ def wavelength_checks(checks: Checks, name: str, wavelength_range: tuple[float, 
     """Add the check of wavelengths (nm, any shape) against a material's range (inclusive):
     concrete values outside it raise ValueError naming the material and its range at once,
     traced ones when the computation runs (jaxmie._errors)."""
-    checks.require(f"{name}: wavelength", wavelength,
+    checks.require(f"{name}: wavelength (nm)", wavelength,
                    lambda w, xp: _ok(w, wavelength_range, xp),
-                   f"finite and within the valid range {_format_range(wavelength_range)} of "
-                   "this material (nm)")
+                   f"finite and within the material's data, {_format_range(wavelength_range)}")
 
 
 def validate(material: Material, wavelength: Any) -> _checkify.Error:
