@@ -15,7 +15,9 @@ from jax.test_util import check_grads
 import jaxmie as jm
 from jaxmie import _special as special
 
-ARGUMENTS = [1e-3 + 0j, 0.7 + 0.01j, 3.0 + 0j, np.pi + 0j, 12.0 + 4.0j, 2.0 + 30.0j]
+# second-order check_grads compiles several programs per argument (12-27 s each on 2 cores)
+ARGUMENTS = [1e-3 + 0j, pytest.param(0.7 + 0.01j, marks=pytest.mark.slow), 3.0 + 0j,
+             np.pi + 0j, pytest.param(12.0 + 4.0j, marks=pytest.mark.slow), 2.0 + 30.0j]
 
 
 @pytest.mark.parametrize("z", ARGUMENTS)

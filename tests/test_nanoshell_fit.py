@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+import pytest
 
 import jaxmie as jm
 from jaxmie import design
@@ -13,6 +14,8 @@ from jaxmie import design
 KEYS = ("r_core", "r_shell", "scale")
 
 
+# ~70 s on 2 cores; the Laplace coverage is also checked by test_design's noisy Mie fit
+@pytest.mark.slow
 def test_nanoshell_fit_within_laplace_sigma():
     au, sio2 = jm.materials.get("Au"), jm.materials.get("SiO2")
     wavelength = jnp.linspace(500.0, 1000.0, 24)

@@ -94,11 +94,14 @@ def _efficiencies(sums_of):
 native_efficiencies = _efficiencies(_series.efficiency_sums)  # the CPU default: native
 reference_efficiencies = _efficiencies(
     lambda x, m, n_max: _series._unpack(_series._jax_efficiency_sums(x, m, n_max)))
-DERIVATIVE_CASES = [c for c in CASES if c[1][-1] < 1e4]
+# each case compiles its own gradient (15-20 s on 2 cores): two run with --runslow only
+_SLOW_DERIVATIVES = {"thin metal shell", "three layers"}
+DERIVATIVE_CASES = [pytest.param(*c, id=c[0],
+                                 marks=[pytest.mark.slow] * (c[0] in _SLOW_DERIVATIVES))
+                    for c in CASES if c[1][-1] < 1e4]
 
 
-@pytest.mark.parametrize("name,radii,indices,wavelength", DERIVATIVE_CASES,
-                         ids=[c[0] for c in DERIVATIVE_CASES])
+@pytest.mark.parametrize("name,radii,indices,wavelength", DERIVATIVE_CASES)
 def test_fused_efficiencies_and_gradients_match_jax_implementation(name, radii, indices,
                                                                    wavelength):
     """The fused kernel (series and order sums, first derivatives accumulated order by order)

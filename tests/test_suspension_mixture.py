@@ -57,7 +57,8 @@ def _spt_free_energy(diameters):
     return f
 
 
-@pytest.mark.parametrize("eta", [0.05, 0.3, 0.5])
+@pytest.mark.parametrize("eta", [pytest.param(0.05, marks=pytest.mark.slow), 0.3,
+                                 pytest.param(0.5, marks=pytest.mark.slow)])
 def test_long_wavelength_limit_is_the_mixture_compressibility(eta):
     """S_ij(0) = [sqrt(rho_i rho_j) d^2(beta f)/d rho_i d rho_j]^-1 (Kirkwood-Buff)."""
     diameters = jnp.array([0.6, 0.9, 1.0, 1.4, 2.1])
@@ -334,7 +335,8 @@ def _bmcsl_inverse_compressibility(diameters, fractions, eta):
     return 6 / np.pi * dp / rho
 
 
-@pytest.mark.parametrize("eta", [0.0, 0.2, 0.5])
+@pytest.mark.parametrize("eta", [pytest.param(0.0, marks=pytest.mark.slow),
+                                 pytest.param(0.2, marks=pytest.mark.slow), 0.5])
 def test_rfa_one_component_is_carnahan_starling(eta):
     """One component: S(0) is the Carnahan-Starling compressibility, the contact value of
     2 pi s^2 G(s) at large s is CS's (1 - eta/2)/(1 - eta)^3, and S(q) is continuous across
@@ -356,7 +358,8 @@ def test_rfa_one_component_is_carnahan_starling(eta):
     np.testing.assert_allclose(richardson, (1 - eta / 2) / (1 - eta) ** 3, rtol=1e-7)
 
 
-@pytest.mark.parametrize("eta", [0.1, 0.3, 0.5])
+@pytest.mark.parametrize("eta", [pytest.param(0.1, marks=pytest.mark.slow),
+                                 pytest.param(0.3, marks=pytest.mark.slow), 0.5])
 def test_rfa_mixture_compressibility_and_contact_values_are_bmcsl(eta):
     """The total compressibility of the mixture is BMCSL's, the RFA contact values give
     BMCSL's pressure through the virial route, and with alpha = 0 the RFA is Baxter's PY."""
