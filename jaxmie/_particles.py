@@ -15,6 +15,7 @@ maps, placeholder leaves) without constructing them, so those checks never see c
 from __future__ import annotations
 
 import dataclasses
+import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -33,12 +34,13 @@ def _pytree(cls: type) -> type:
     JAX without calling __init__ (so without __post_init__'s checks of concrete values)."""
     names = tuple(f.name for f in dataclasses.fields(cls))
     keys = tuple(jax.tree_util.GetAttrKey(name) for name in names)
+    children = operator.attrgetter(*names)  # C-level: flattening is on every eager call
 
     def flatten_with_keys(particle):
-        return tuple(zip(keys, (getattr(particle, name) for name in names))), None
+        return tuple(zip(keys, children(particle))), None
 
     def flatten(particle):
-        return tuple(getattr(particle, name) for name in names), None
+        return children(particle), None
 
     def unflatten(_, children):
         particle = object.__new__(cls)

@@ -176,11 +176,37 @@ def _geometry_checks(checks: Checks, fields: ParticleFields) -> None:
                        ">= 0 (radii must not decrease outwards)")
 
 
+def _plain_valid(radii: list[Any], indices: list[Any]) -> bool:
+    """Whether the layers are plain Python numbers that pass every check (the common
+    construction, in about a microsecond); False sends them to the detailed checks."""
+    inner = 0.0
+    for r in radii:
+        if type(r) is not float and type(r) is not int:
+            return False
+        if not inner <= r < math.inf or r <= 0:
+            return False
+        inner = r
+    for n in indices:
+        kind = type(n)
+        if kind is complex:
+            if not (0 <= n.real < math.inf and 0 <= n.imag < math.inf and n != 0):
+                return False
+        elif kind is float or kind is int:
+            if not 0 < n < math.inf:
+                return False
+        else:
+            return False
+    return bool(radii)
+
+
 def construction_checks(particle: Any) -> None:
     """The invariants of a particle built from concrete values (radii, constant indices,
     batch shapes), checked when it is constructed: ValueError naming the field. A particle
     with a traced field is checked where it is used instead (particle_checks), and JAX's own
     rebuilding of particles (derivatives, tree maps) does not construct them anew."""
+    layers = getattr(particle, "layers", None)
+    if callable(layers) and _plain_valid(*layers()):
+        return
     fields = particle_fields(particle)
     values = [*fields.radii, *(i for i in fields.indices if not callable(i))]
     if any(isinstance(v, jax.core.Tracer) or not (_is_number(v) or hasattr(v, "dtype"))
