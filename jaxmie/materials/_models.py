@@ -105,9 +105,14 @@ class Drude(Material):
     def _evaluate(self, wavelength: jax.Array) -> jax.Array:
         cdt = index_dtype(wavelength.dtype)
         w = photon_energy(wavelength).astype(cdt)
-        wp, g = _param(self.omega_p, cdt), _param(self.gamma, cdt)
-        eps = _param(self.eps_inf, cdt) - wp * wp / (w * (w + 1j * g))
+        eps = _drude_permittivity(self, w, cdt)
         return sqrt_permittivity(eps)
+
+
+def _drude_permittivity(material: Drude | DrudeLorentz, w: jax.Array, cdt) -> jax.Array:
+    """eps_inf - omega_p^2 / (omega (omega + i gamma)) at photon energies w (eV, complex)."""
+    wp, g = _param(material.omega_p, cdt), _param(material.gamma, cdt)
+    return _param(material.eps_inf, cdt) - wp * wp / (w * (w + 1j * g))
 
 
 @jax.tree_util.register_dataclass
@@ -144,8 +149,7 @@ class DrudeLorentz(Material):
     def _evaluate(self, wavelength: jax.Array) -> jax.Array:
         cdt = index_dtype(wavelength.dtype)
         w = photon_energy(wavelength).astype(cdt)
-        wp, g = _param(self.omega_p, cdt), _param(self.gamma, cdt)
-        eps = _param(self.eps_inf, cdt) - wp * wp / (w * (w + 1j * g))
+        eps = _drude_permittivity(self, w, cdt)
         de = _trailing(self.delta_eps, cdt, w.ndim)
         w0 = _trailing(self.omega_0, cdt, w.ndim)
         g0 = _trailing(self.gamma_0, cdt, w.ndim)

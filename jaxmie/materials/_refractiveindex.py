@@ -361,20 +361,7 @@ def parse_csv(text: str, *, wavelength_unit: str = "nm", name: str = "material",
         raise MaterialFileError(f"{source}: a table needs at least 2 rows; got {len(rows)}")
     table = _ordered(np.array(rows, dtype=np.float64), np.array(numbers), source)
     w = table[:, 0] * _UNITS[wavelength_unit]
-    k = None
-    if table.shape[1] == 3:
-        k = table[:, 2]
-        if np.any(k < 0):
-            if negative_k == "clip":
-                k = np.maximum(k, 0.0)
-            elif negative_k == "error":
-                i = int(np.argmax(k < 0))
-                raise MaterialFileError(
-                    f"{source}: k must be >= 0; got k = {k[i]:g} at {table[i, 0]:g} "
-                    f"{wavelength_unit}. Pass "
-                    "negative_k='clip' to set negative values to 0")
-            else:
-                raise ValueError(f"negative_k must be 'error' or 'clip'; got {negative_k!r}")
+    k = _check_k(w, table[:, 2], source, negative_k) if table.shape[1] == 3 else None
     return tabulated(w, table[:, 1], k, name=name)
 
 

@@ -74,10 +74,10 @@ import numpy as np
 
 from .. import _special as special
 from .._distributions import Quadrature
+from .._ensemble import ensemble_n_max
 from .._errors import concrete_value
 from .._observables import amplitudes
 from .._particles import Sphere
-from .._truncation import n_max_for
 from ._form import scattering_vector, sphere_form_amplitude
 from ._rational import rfa_coherent
 
@@ -266,12 +266,7 @@ def mie_mixture(dist, n, wavelength, theta, eta, n_env=1.0, *, closure: str = "r
     if quadrature.adaptive and not dist.given_nodes:
         raise ValueError("mie_mixture: give a fixed rule, e.g. Quadrature(nodes=64)")
     if n_max is None:
-        r_max = concrete_value(dist.radius_range(quadrature)[1])
-        wl = concrete_value(jnp.asarray(wavelength))
-        if r_max is None or wl is None:
-            raise ValueError("mie_mixture: n_max=None needs concrete distribution parameters "
-                             "and wavelength; pass a static n_max under jit")
-        n_max = n_max_for(2 * math.pi * float(n_env) * float(r_max) / float(np.min(wl)))
+        n_max = ensemble_n_max(dist, wavelength, n_env, quadrature=quadrature)
     angles = jnp.concatenate([jnp.zeros((1,), theta.dtype), theta.ravel()])
     return _mie_mixture(dist, n, wavelength, theta, angles, eta, n_env, hard_core, quadrature,
                         int(n_max), closure)
