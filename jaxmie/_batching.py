@@ -13,6 +13,11 @@ from jax import lax
 BLOCK_SIZE = 4096
 
 
+def streams(length: int, block_size: int = BLOCK_SIZE) -> bool:
+    """Whether map_batch runs a batch of this length in blocks (on CPU, beyond one block)."""
+    return jax.default_backend() == "cpu" and length > block_size
+
+
 def map_batch(kernel: Callable[[Any], Any], items: Any, block_size: int = BLOCK_SIZE) -> Any:
     """kernel vmapped over the leading axis of the pytree items (length B).
 
@@ -20,20 +25,12 @@ def map_batch(kernel: Callable[[Any], Any], items: Any, block_size: int = BLOCK_
     cache-friendly). On GPU/TPU one vmap keeps the device busy: blocking there costs
     about 7x for 65,536 spheres on an H100.
 
-    Derivatives of the blocked map use the plain vmap: differentiating the lax.map
-    stacks the same residuals anyway, and the vmapped rule compiles about a third faster
-    (gradient of the 256 x 256 core-shell workload) and runs no slower.
+    Derivatives stream too: each block is rematerialised (jax.checkpoint), so reverse
+    mode keeps the blocks' inputs and recomputes one block's intermediates at a time
+    instead of storing every item's (a plain vmap stored ~40 kB per particle-wavelength
+    pair of a core-shell: a 512 x 1024 gradient ran out of 24 GB; blocked it peaks at
+    0.69 GB, the native kernel's 0.60 GB). Forward mode runs block by block as it is.
     """
-    length = jax.tree.leaves(items)[0].shape[0]
-    if jax.default_backend() != "cpu" or length <= block_size:
+    if not streams(jax.tree.leaves(items)[0].shape[0], block_size):
         return jax.vmap(kernel)(items)
-
-    @jax.custom_jvp
-    def blocked(items):
-        return lax.map(kernel, items, batch_size=block_size)
-
-    @blocked.defjvp
-    def _vectorized_jvp(primals, tangents):
-        return jax.jvp(jax.vmap(kernel), primals, tangents)
-
-    return blocked(items)
+    return lax.map(jax.checkpoint(kernel), items, batch_size=block_size)

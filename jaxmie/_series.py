@@ -61,12 +61,18 @@ def uses_native(x: jax.Array, m: jax.Array) -> bool:
 # ------------------------------------------------------------------------------------------
 
 
-def _jax_series(x: jax.Array, m: jax.Array, n_max: int) -> tuple[jax.Array, ...]:
-    """jaxmie._layered.layered_series over every leading axis of x, m (*batch, L)."""
+def _map_items(kernel, x: jax.Array, m: jax.Array):
+    """kernel(x_i, m_i) of one particle's (L,) arrays over every leading axis of x, m
+    (*batch, L), vmapped and streamed by jaxmie._batching; leaves (*batch, *out)."""
     batch_shape, n_layers = x.shape[:-1], x.shape[-1]
     flat = (x.reshape(-1, n_layers), m.reshape(-1, n_layers))
-    out = map_batch(lambda xm: _layered.layered_series(xm[0], xm[1], n_max), flat)
-    return tuple(v.reshape(*batch_shape, n_max) for v in out)
+    out = map_batch(lambda xm: kernel(*xm), flat)
+    return jax.tree.map(lambda v: v.reshape(*batch_shape, *v.shape[1:]), out)
+
+
+def _jax_series(x: jax.Array, m: jax.Array, n_max: int) -> tuple[jax.Array, ...]:
+    """jaxmie._layered.layered_series over every leading axis of x, m (*batch, L)."""
+    return tuple(_map_items(lambda x, m: _layered.layered_series(x, m, n_max), x, m))
 
 
 def _jax_order_sums(a, b, absorption_a, absorption_b, x) -> jax.Array:
@@ -105,11 +111,6 @@ def _scaled_native_sums(sums: jax.Array, x: jax.Array) -> jax.Array:
     return sums * scale
 
 
-def _jax_efficiency_sums(x: jax.Array, m: jax.Array, n_max: int) -> jax.Array:
-    a, b, absorption_a, absorption_b = _jax_series(x, m, n_max)
-    return _jax_order_sums(a, b, absorption_a, absorption_b, x[..., -1])
-
-
 def _jacobian_by_real_parts(f, x: jax.Array, m: jax.Array):
     """Per-item derivatives of f(x, m) (a pytree of arrays (*batch, *out)) along x_l,
     Re m_l and Im m_l: for each leaf an array (*batch, *out, 3L), by forward mode in JAX.
@@ -134,6 +135,19 @@ def _contract(jacobian: jax.Array, direction: jax.Array) -> jax.Array:
 def _real_directions(dx: jax.Array, dm: jax.Array) -> jax.Array:
     """Tangents of x (..., L) and m (..., L) as the 3L real directions (x, Re m, Im m)."""
     return jnp.concatenate([dx, jnp.real(dm), jnp.imag(dm)], axis=-1)
+
+
+def _item_sums(x: jax.Array, m: jax.Array, n_max: int) -> jax.Array:
+    """The seven scaled sums (7,) of one particle (x, m of shape (L,))."""
+    a, b, absorption_a, absorption_b = _layered.layered_series(x, m, n_max)
+    return _jax_order_sums(a, b, absorption_a, absorption_b, x[-1])
+
+
+def _jax_efficiency_sums(x: jax.Array, m: jax.Array, n_max: int) -> jax.Array:
+    """The scaled sums (*batch, 7) in JAX. Each particle's coefficients are summed where they
+    are made, so a streamed batch never holds (*batch, n_max) arrays: its memory is that of
+    the inputs and the sums, as on the native path."""
+    return _map_items(lambda x, m: _item_sums(x, m, n_max), x, m)
 
 
 # ------------------------------------------------------------------------------------------

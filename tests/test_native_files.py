@@ -64,13 +64,15 @@ def test_an_intact_copy_loads(tmp_path):
     assert loaded, log
 
 
-@pytest.mark.parametrize("case", ["truncated", "garbage", "stale source"])
+@pytest.mark.parametrize("case", ["truncated", "empty", "garbage", "stale source"])
 def test_a_damaged_kernel_is_refused_with_advice(tmp_path, case):
     _kernel_copy(tmp_path)
 
     def damage(library: Path, stamp: Path) -> None:
         if case == "truncated":  # as `head -c 20000`: SIGBUS if it were mapped
             library.write_bytes(library.read_bytes()[:20000])
+        elif case == "empty":
+            library.write_bytes(b"")
         elif case == "garbage":  # an unreadable stamp beside a garbage library
             library.write_bytes(b"\x7fELF" + bytes(range(256)) * 64)
             stamp.write_text("{not json")
