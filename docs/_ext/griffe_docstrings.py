@@ -7,7 +7,8 @@
   description, so griffe matches every name with the signature (and still warns, in the strict
   build, about a documented name that is not a parameter).
 - Angle brackets in the text (``<C_ext>``, ``"<material>/<dataset>"``) are averages and
-  placeholders, not HTML: outside code spans and math they are escaped.
+  placeholders, not HTML, and ``[f](x)`` is a function of x, not a link: outside code spans
+  and math both are escaped.
 """
 
 from __future__ import annotations
@@ -84,8 +85,8 @@ def split_grouped_entries(text: str) -> str:
     return "\n".join(out)
 
 
-def escape_angle_brackets(text: str) -> str:
-    """Escapes '<' in prose (not in code spans, math, doctest lines or code blocks)."""
+def escape_prose(text: str) -> str:
+    """Escapes '<' and '](' in prose (not in code spans, math, doctest lines or code blocks)."""
     out = []
     fenced = False
     for line in text.splitlines():
@@ -96,7 +97,8 @@ def escape_angle_brackets(text: str) -> str:
             out.append(line)
             continue
         parts = _PROTECTED.split(line)
-        out.append("".join(p if k % 2 else p.replace("<", "&lt;") for k, p in enumerate(parts)))
+        out.append("".join(p if k % 2 else p.replace("<", "&lt;").replace("](", "]&#40;")
+                           for k, p in enumerate(parts)))
     return "\n".join(out)
 
 
@@ -106,4 +108,4 @@ class DocstringMarkup(griffe.Extension):
     def on_instance(self, *, obj: griffe.Object, **kwargs: Any) -> None:
         if obj.docstring is not None:
             text = split_grouped_entries(obj.docstring.value)
-            obj.docstring.value = escape_angle_brackets(rst_math_to_arithmatex(text))
+            obj.docstring.value = escape_prose(rst_math_to_arithmatex(text))
