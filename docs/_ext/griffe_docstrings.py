@@ -5,7 +5,9 @@
 - Google-style sections list parameters that share a description on one line
   (``eta0, polydispersity0: starting values``); each name gets its own entry with that
   description, so griffe matches every name with the signature (and still warns, in the strict
-  build, about a documented name that is not a parameter).
+  build, about a documented name that is not a parameter). Compact entries that document
+  several parameters in one line (``particle: batch shape P. wavelength: nm, shape W.``) are
+  split where a sentence ends and the object's next parameter or attribute name follows.
 - Angle brackets in the text (``<C_ext>``, ``"<material>/<dataset>"``) are averages and
   placeholders, not HTML, and ``[f](x)`` is a function of x, not a link: outside code spans
   and math both are escaped.
@@ -22,6 +24,8 @@ _ROLE = re.compile(r":math:`([^`]+)`")
 # code spans, math spans, and the text between them
 _PROTECTED = re.compile(r"(`[^`]*`|\$[^$]*\$)")
 _SECTIONS = ("Args:", "Arguments:", "Parameters:", "Attributes:", "Other Parameters:")
+_ENTRY = re.compile(r"^(\s+)([A-Za-z_]\w*(?:,\s*[A-Za-z_]\w*)*):(\s.*|)$")
+_NEXT_ENTRY = re.compile(r"\.\s+([A-Za-z_]\w*(?:,\s*[A-Za-z_]\w*)*):\s")
 _GROUPED = re.compile(r"^(\s+)([A-Za-z_]\w*(?:,\s*[A-Za-z_]\w*)+):(\s.*|)$")
 
 
@@ -52,6 +56,34 @@ def rst_math_to_arithmatex(text: str) -> str:
             continue
         out.append(_ROLE.sub(lambda m: f"${m.group(1)}$", line))
         i += 1
+    return "\n".join(out)
+
+
+def split_compact_entries(text: str, names: set[str]) -> str:
+    """Starts a new entry where a sentence of an entry (or of its continuation lines) ends and
+    one of `names` (the object's parameters and attributes) follows with a colon."""
+    out: list[str] = []
+    in_section = False
+    indent = None
+    for line in text.splitlines():
+        if line.strip() in _SECTIONS:
+            in_section, indent = True, None
+        elif line.strip() and not line[0].isspace():
+            in_section = False
+        if not in_section or not line.strip():
+            out.append(line)
+            continue
+        entry = _ENTRY.match(line)
+        if entry is not None and (indent is None or len(entry.group(1)) == len(indent)):
+            indent = entry.group(1)
+        while indent is not None:
+            found = next((m for m in _NEXT_ENTRY.finditer(line)
+                          if set(re.split(r",\s*", m.group(1))) <= names), None)
+            if found is None:
+                break
+            out.append(line[: found.start() + 1])
+            line = indent + line[found.start(1):]
+        out.append(line)
     return "\n".join(out)
 
 
@@ -86,14 +118,16 @@ def split_grouped_entries(text: str) -> str:
 
 
 def escape_prose(text: str) -> str:
-    """Escapes '<' and '](' in prose (not in code spans, math, doctest lines or code blocks)."""
+    """Escapes '<' and '](' in prose (not in code spans, math, doctest examples with their
+    output, or code blocks)."""
     out = []
-    fenced = False
+    fenced = example = False
     for line in text.splitlines():
         stripped = line.lstrip()
         if stripped.startswith("```") or stripped == "$$":
             fenced = not fenced
-        if fenced or stripped == "$$" or stripped.startswith((">>>", "...")):
+        example = stripped.startswith(">>>") or (example and bool(stripped))
+        if fenced or example or stripped == "$$":
             out.append(line)
             continue
         parts = _PROTECTED.split(line)
@@ -107,5 +141,9 @@ class DocstringMarkup(griffe.Extension):
 
     def on_instance(self, *, obj: griffe.Object, **kwargs: Any) -> None:
         if obj.docstring is not None:
-            text = split_grouped_entries(obj.docstring.value)
+            names = set(obj.members)
+            if isinstance(obj, (griffe.Function, griffe.Class)):
+                names |= {p.name for p in obj.parameters}
+            text = split_compact_entries(obj.docstring.value, names)
+            text = split_grouped_entries(text)
             obj.docstring.value = escape_prose(rst_math_to_arithmatex(text))

@@ -49,8 +49,9 @@ def core_shell_bars() -> None:
 def per_pair_cost() -> None:
     """Time per particle-wavelength pair against batch size, CPU and H100."""
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for name, label, style in (("cpu-2core.json", "2-core CPU", "-"),
-                               ("h100.json", "H100 machine (jaxmie on the GPU, peers on its CPU)", "--")):
+    machines = (("cpu-2core.json", "2-core CPU", "-"),
+                ("h100.json", "H100 machine (jaxmie on the GPU, peers on its CPU)", "--"))
+    for name, label, style in machines:
         rows = _load(name)["sections"]["per-evaluation cost vs batch size"]
         codes = [k for k in rows[0] if k != "N"]
         for code in codes:
