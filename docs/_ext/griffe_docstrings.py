@@ -11,6 +11,8 @@
 - Angle brackets in the text (``<C_ext>``, ``"<material>/<dataset>"``) are averages and
   placeholders, not HTML, and ``[f](x)`` is a function of x, not a link: outside code spans
   and math both are escaped.
+- A References section lists one reference per sentence-ending line; each such line ends
+  with an HTML line break, so that the references do not run together.
 """
 
 from __future__ import annotations
@@ -136,6 +138,21 @@ def escape_prose(text: str) -> str:
     return "\n".join(out)
 
 
+def break_references(text: str) -> str:
+    """Ends each line of a References section that ends a sentence with a line break."""
+    out = []
+    in_references = False
+    for line in text.splitlines():
+        if line.strip() == "References:":
+            in_references = True
+        elif line.strip() and not line[0].isspace():
+            in_references = False
+        elif in_references and line.rstrip().endswith("."):
+            line = line.rstrip() + "<br>"
+        out.append(line)
+    return "\n".join(out)
+
+
 class DocstringMarkup(griffe.Extension):
     """Rewrites the math, grouped entries and angle brackets of every docstring griffe loads."""
 
@@ -146,4 +163,5 @@ class DocstringMarkup(griffe.Extension):
                 names |= {p.name for p in obj.parameters}
             text = split_compact_entries(obj.docstring.value, names)
             text = split_grouped_entries(text)
-            obj.docstring.value = escape_prose(rst_math_to_arithmatex(text))
+            text = escape_prose(rst_math_to_arithmatex(text))
+            obj.docstring.value = break_references(text)
