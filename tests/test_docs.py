@@ -1,13 +1,16 @@
 """The documentation site against the code: every public name has an API reference entry
-(in docs/api/*.md, and in the built site's object inventory when site/ exists), and the
-docstring examples run and print what they say.
+(in docs/api/*.md, and in the built site's object inventory when site/ exists), the
+docstring examples run and print what they say, and the site's griffe extension rewrites
+docstrings as documented.
 
-The strict site build itself runs in .ci/run (`mkdocs build --strict`, ~20-40 s); here with
---runslow (test_strict_build), which also checks the inventory it writes.
+The strict site build itself runs in .ci/run (`mkdocs build --strict`, 20-60 s on 2 cores);
+here with --runslow (test_strict_build, which also checks the inventory it writes), as do
+the Python blocks of the user guide (test_guide_examples_run).
 """
 
 import doctest
 import importlib
+import importlib.util
 import pathlib
 import pkgutil
 import re
@@ -124,3 +127,42 @@ def test_strict_build(tmp_path):
     subprocess.run([mkdocs, "build", "--strict", "--site-dir", str(tmp_path)], cwd=ROOT,
                    check=True, capture_output=True)
     assert public_names() | set(NAMESPACES) <= inventory(tmp_path / "objects.inv")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page", sorted(p.relative_to(ROOT / "docs").as_posix()
+                                        for p in (ROOT / "docs").rglob("*.md")
+                                        if "```python" in p.read_text()))
+def test_guide_examples_run(page):
+    """The Python blocks of each documentation page run in order, as a reader would paste
+    them (the API pages' examples are the doctests above)."""
+    text = (ROOT / "docs" / page).read_text()
+    namespace: dict = {}
+    for block in re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL):
+        exec(compile(block, page, "exec"), namespace)
+
+
+def load_docstring_extension() -> types.ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "griffe_docstrings", ROOT / "docs" / "_ext" / "griffe_docstrings.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_docstring_extension_rewrites():
+    pytest.importorskip("griffe")
+    ext = load_docstring_extension()
+    text = ("Args:\n    particle: batch shape P. wavelength: nm, shape W.\n"
+            "    eta0, polydispersity0: starting values\n        of the fit.\n")
+    split = ext.split_grouped_entries(
+        ext.split_compact_entries(text, {"particle", "wavelength", "eta0", "polydispersity0"}))
+    assert split.splitlines() == [
+        "Args:", "    particle: batch shape P.", "    wavelength: nm, shape W.",
+        "    eta0: starting values", "        of the fit.",
+        "    polydispersity0: starting values", "        of the fit."]
+    math = ext.rst_math_to_arithmatex("Drude:\n\n.. math::\n    a = b\n\nwith :math:`x^2`.")
+    assert "$$\na = b\n$$" in math and "$x^2$" in math
+    prose = ext.escape_prose("mean <C_ext> and [f](x), not `<code>`\n>>> a < b")
+    assert prose == "mean &lt;C_ext> and [f]&#40;x), not `<code>`\n>>> a < b"
