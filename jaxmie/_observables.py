@@ -214,6 +214,16 @@ def efficiencies(particle: Particle, wavelength: Wavelength, n_env: HostIndex = 
 
     Returns:
         Efficiencies with fields of shape (*P, *W), normalised by pi r_outer^2.
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> import jaxmie as jm
+        >>> e = jm.efficiencies(jm.Sphere(radius=100.0, n=1.5 + 0.01j), 550.0)
+        >>> print(f"{e.q_ext:.6f} {e.q_sca:.6f} {e.q_abs:.6f} {e.g:.6f}")
+        0.369831 0.334830 0.035000 0.268548
+        >>> batch = jm.Sphere(radius=jnp.array([50.0, 100.0, 150.0]), n=1.59)
+        >>> jm.efficiencies(batch, jnp.array([450.0, 650.0])).q_sca.shape
+        (3, 2)
     """
     wavelength, n_max = prepare(particle, wavelength, n_env, n_max)
     return _efficiencies_call(particle, wavelength, n_env, n_max=n_max)
@@ -293,6 +303,19 @@ def amplitudes(particle: Particle, wavelength: Wavelength, theta: Angles,
 
     Returns:
         (S1, S2): complex arrays of shape (*P, *W, *T).
+
+    Examples:
+        The optical theorem, Q_ext = 4 Re S(0) / x^2 (S1 = S2 forward):
+
+        >>> import jax.numpy as jnp
+        >>> import jaxmie as jm
+        >>> sphere = jm.Sphere(radius=100.0, n=1.5 + 0.01j)
+        >>> s1, s2 = jm.amplitudes(sphere, 550.0, jnp.array([0.0, jnp.pi / 2, jnp.pi]))
+        >>> s1.shape, s1.dtype
+        ((3,), dtype('complex128'))
+        >>> x = 2 * jnp.pi * 100.0 / 550.0
+        >>> print(f"{4 * s1[0].real / x**2:.6f}")
+        0.369831
     """
     wavelength, n_max = prepare(particle, wavelength, n_env, n_max, theta=theta)
     return _amplitudes_call(particle, wavelength, theta, n_env, n_max=n_max)

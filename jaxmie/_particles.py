@@ -60,6 +60,19 @@ class Sphere:
     Attributes:
         radius: radius in nm, shape (*batch).
         n: complex refractive index, shape (*batch), or a material.
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> import jaxmie as jm
+        >>> sphere = jm.Sphere(radius=100.0, n=1.5 + 0.01j)
+        >>> batch = jm.Sphere(radius=jnp.linspace(50.0, 150.0, 11), n=1.59)  # 11 spheres
+        >>> batch.radius.shape
+        (11,)
+        >>> gold = jm.Sphere(radius=40.0, n=jm.materials.get("Au"))  # a dispersive index
+        >>> jm.Sphere(radius=-1.0, n=1.5)
+        Traceback (most recent call last):
+        ...
+        ValueError: radius must be finite and > 0 nm; got [-1.0]
     """
 
     radius: Radius
@@ -86,6 +99,21 @@ class CoreShell:
         r_core: core radius in nm, shape (*batch).
         r_shell: outer radius in nm (core plus shell), shape (*batch); r_shell >= r_core.
         n_core, n_shell: complex indices, shape (*batch), or materials.
+
+    Examples:
+        A silica core in a 10 nm gold-like shell, and a batch of 20 shell radii:
+
+        >>> import jax.numpy as jnp
+        >>> import jaxmie as jm
+        >>> p = jm.CoreShell(r_core=40.0, r_shell=50.0, n_core=1.45, n_shell=0.2 + 3.0j)
+        >>> p.layers()
+        ([40.0, 50.0], [1.45, (0.2+3j)])
+        >>> shells = jm.CoreShell(r_core=40.0, r_shell=jnp.linspace(41.0, 60.0, 20),
+        ...                       n_core=1.45, n_shell=0.2 + 3.0j)
+        >>> jm.CoreShell(r_core=60.0, r_shell=50.0, n_core=1.45, n_shell=1.5)
+        Traceback (most recent call last):
+        ...
+        ValueError: r_shell - r_core must be >= 0 (radii must not decrease outwards); got [-10.0]
     """
 
     r_core: Radius
@@ -115,6 +143,12 @@ class Multilayer:
             (*batch) arrays, or one array of shape (*batch, L). Non-decreasing.
         n: complex index of each layer: a sequence of L numbers, arrays or materials, or
             one array of shape (*batch, L).
+
+    Examples:
+        >>> import jaxmie as jm
+        >>> onion = jm.Multilayer(radii=[30.0, 40.0, 60.0], n=[1.45, 0.2 + 3.0j, 1.33])
+        >>> onion.n_layers
+        3
     """
 
     radii: Any

@@ -142,6 +142,17 @@ def get(name: str) -> Material:
 
     Raises:
         ValueError: unknown material or dataset (the message lists what exists).
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> import jaxmie as jm
+        >>> gold = jm.materials.get("Au")
+        >>> gold.name, jm.materials.info("Au").wavelength_range
+        ('Au/Johnson', (187.9, 1937.0))
+        >>> print(gold(jnp.array([500.0, 600.0, 700.0])).round(3))
+        [0.977+1.844j 0.244+3.079j 0.13 +4.063j]
+        >>> jm.materials.get("gold").name
+        'Au/Johnson'
     """
     return _load(*_resolve(name))
 
