@@ -92,9 +92,11 @@ def test_built_inventory_has_every_public_name():
 
 
 def jaxmie_modules() -> list[str]:
-    """Every jaxmie module that can be imported without optional build tools."""
+    """Every jaxmie Python module that can be imported without optional build tools (the
+    native kernel's shared libraries sit beside them but are not Python modules)."""
     return sorted(info.name for info in pkgutil.walk_packages(jaxmie.__path__, "jaxmie.")
-                  if info.name != "jaxmie._native._build")
+                  if info.name != "jaxmie._native._build"
+                  and str(importlib.util.find_spec(info.name).origin).endswith(".py"))
 
 
 def docstring_tests() -> list[doctest.DocTest]:
