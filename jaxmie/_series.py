@@ -13,8 +13,9 @@ recurrences in registers, eight particles in vector lanes) or the JAX implementa
 only here, at trace time (`uses_native`): the kernel for float64 inputs of at most four
 layers when the computation runs on the CPU and the kernel is installed; the JAX
 implementation otherwise (GPU, TPU, float32, more layers, ``JAXMIE_NATIVE=0``). The two
-agree to rounding (tests/test_native.py: 1e-12 of the largest coefficient, derivatives
-1e-10).
+agree to rounding, as the README guarantees (tests/test_native.py: every efficiency to 2e-11
+of Q_ext and g to 1e-12 on random particles, coefficients to 1e-12 of the largest,
+derivatives to 1e-10).
 
 Derivatives. Each function carries one `jax.custom_jvp`. On the JAX path its rule is the
 JVP of the JAX implementation itself (whose special functions have closed-form rules, see

@@ -61,7 +61,9 @@ def test_bad_input_names_the_field_and_value(call, error, match):
     jm.Sphere(50.0, 1.0),
     jm.CoreShell(20.0, 50.0, 1.0, 1.0),
     jm.Multilayer([10.0, 20.0, 30.0, 45.0], [1.33, 1.33, 1.33, 1.33]),
-], ids=["sphere", "core-shell", "4 layers"])
+    pytest.param(jm.Multilayer([10.0, 20.0, 30.0, 40.0, 45.0], [1.33] * 5),  # JAX path only
+                 marks=pytest.mark.slow),
+], ids=["sphere", "core-shell", "4 layers", "5 layers"])
 def test_index_matched_particles_scatter_exactly_nothing(particle):
     """Every layer matched to the host: every efficiency and g exactly 0 (g = 0 where
     Q_sca = 0, the documented convention), with finite gradients."""
