@@ -125,11 +125,11 @@ def _treams_mixed(particles, positions, wavelength, n_env, direction, polarizati
 
 @pytest.mark.slow
 def test_mixed_particle_types_against_treams():
-    """Slow: compiling the three-layer recurrence and the solve took 97 s on the loaded
-    shared 2-core VM. One cluster of a lossy sphere, a metal-core core-shell and a three-layer sphere
+    """One cluster of a lossy sphere, a metal-core core-shell and a three-layer sphere
     (dielectric / metal / dielectric shells), passed to solve as a list of particles, at
     lmax = 4 under oblique elliptical incidence in water: ext, sca, abs and every scattered
-    coefficient equal treams' (each sphere its own layered T-matrix)."""
+    coefficient equal treams' (each sphere its own layered T-matrix). Slow: 97 s on the
+    loaded shared 2-core VM (compiling the three-layer recurrence and the solve)."""
     particles = [jm.Sphere(radius=45.0, n=2.2 + 0.15j),
                  jm.CoreShell(r_core=20.0, r_shell=38.0, n_core=0.25 + 3.5j, n_shell=1.6 + 0.0j),
                  jm.Multilayer(radii=[18.0, 26.0, 52.0], n=[1.9 + 0.01j, 0.4 + 4.0j, 1.45 + 0.0j])]
