@@ -13,6 +13,7 @@ import jaxmie as jm
 from jaxmie import cluster as cl
 from jaxmie._particles import layer_indices, layer_radii
 from jaxmie.cluster._translation import translation_matrices
+from jaxmie.cluster._truncation import cluster_lmax
 from jaxmie.cluster._waves import mode_orders
 
 treams = pytest.importorskip("treams")
@@ -389,3 +390,13 @@ def test_default_lmax_is_converged():
 @pytest.mark.parametrize("seed", range(1, 6))
 def test_default_lmax_is_converged_on_more_dimers(seed):
     _check_converged(seed)
+
+
+def test_close_pairs_warn_that_lmax_is_capped():
+    """Above CLOSE_PROXIMITY the default lmax is capped at 20 and solve's lmax=None warns
+    (bench/cluster_close_gaps.py: 2e-6 of ext at proximity 0.95); at 0.8 it is silent
+    (filterwarnings = error) and asks for 12."""
+    radii = np.array([50.0, 50.0])
+    with pytest.warns(RuntimeWarning, match="proximity"):
+        assert cluster_lmax(radii, np.array([[0.0, 0.0, 0.0], [0.0, 105.0, 0.0]]), 0.01) == 20
+    assert cluster_lmax(radii, np.array([[0.0, 0.0, 0.0], [0.0, 125.0, 0.0]]), 0.01) == 12
