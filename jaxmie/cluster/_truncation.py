@@ -22,29 +22,32 @@ average 1.5 orders below the rule. tests/test_cluster_multipoles.py checks the d
 against treams at lmax = 12 on dimers with gaps 0.25-0.5 (r_i + r_j) to 1e-6 of ext.
 
 Close pairs, eta = 0.8-0.95 (bench/cluster_close_gaps.py, results in bench/results/
-cluster-close-gaps.log): dimers of metal-like (x = 0.52), high-index (x = 0.75) and
-metal-core core-shell (x = 0.36) spheres; error of ext, sca, abs relative to ext against
-the same solver at lmax = 24, whose own error, extrapolated from the geometric decay of the
-sequence, is below 2e-7 at eta = 0.95 and far smaller below. At the rule's lmax:
+cluster-close-gaps.log): dimers of metal-like (x = 0.52), high-index (x = 0.75),
+metal-core core-shell (x = 0.36) and dielectric (r 100 and 70 nm, x = 1.40) spheres; error
+of ext, sca, abs relative to ext against the same solver at lmax = 24, whose own error,
+extrapolated from the geometric decay of the sequence, is below 2e-7 at eta = 0.95 and far
+smaller below. At the rule's lmax:
 
-======  ======  ==========================================
-eta     lmax    error (metal / high-index / core-shell)
-======  ======  ==========================================
-0.80    12      1.1e-8 / 1.8e-9 / 3.0e-10
-0.85    16      1.7e-9 / 1.8e-10 / 1.4e-11
-0.90    20      2.9e-9 / 1.7e-10 / 6.0e-12
-0.95    20 cap  2.1e-6 / 6.3e-8 / 8.5e-10
-======  ======  ==========================================
+======  ======  ===================================================
+eta     lmax    error (metal / high-index / core-shell / dielectric)
+======  ======  ===================================================
+0.80    12      1.1e-8 / 1.8e-9 / 3.0e-10 / 2.8e-9
+0.85    16      1.7e-9 / 1.8e-10 / 1.4e-11 / 3.7e-10
+0.90    20      2.9e-9 / 1.7e-10 / 6.0e-12 / 2.1e-10
+0.95    20 cap  2.1e-6 / 6.3e-8 / 8.5e-10 / 1.7e-8
+======  ======  ===================================================
 
 The errors fall by a factor ~2.6 (metal, eta = 0.9) to ~5 per order, so below eta ~ 0.88
 the rule is conservative. Above CLOSE_PROXIMITY = exp(-2.5 / LMAX_CAP) = 0.8825 it asks for
 more than the cap: the capped default then reaches ~1e-6 of ext only up to eta ~ 0.95 (and
-not for every particle there), and jaxmie.cluster.solve warns (RuntimeWarning) with the
-proximity; pass a larger lmax and compare two orders to check. treams at lmax = 16 differs
-from this solver at lmax = 16 by 6e-7 (eta = 0.85) and 9e-6 (eta = 0.9) of ext, while this
-solver's sequence in lmax converges smoothly to 1e-9 there: treams solves the unscaled
-system (jaxmie.cluster._multipoles, Stability), so high-lmax comparisons at close gaps are
-not a check of either; at lmax <= 12 the two agree to TREAMS12.
+not for every particle there: the metal dimer is at 2e-6), and jaxmie.cluster.solve warns
+(RuntimeWarning) with the proximity; pass a larger lmax and compare two orders to check.
+treams at lmax = 16 departs from this solver at lmax = 16 by 6e-7 (high-index, eta = 0.85),
+9e-6 (metal, 0.9) and 3e-2 (core-shell, 0.95) of ext, growing as the spheres shrink and
+the gap closes, while this solver's sequence in lmax converges smoothly to 1e-8 there:
+treams solves the unscaled system (jaxmie.cluster._multipoles, Stability), so
+high-lmax comparisons at close gaps check neither code; at lmax = 12 the two agree to
+1.6e-9 (metal, eta = 0.9) and 8e-11 (high-index, 0.85).
 """
 
 from __future__ import annotations
