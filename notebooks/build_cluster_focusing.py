@@ -68,7 +68,7 @@ The penalty acts on every pair whose surfaces come closer than 20 nm."""),
 N = N_SIDE ** 2
 GAP = 20.0
 FOCUS = jnp.array([0.0, 0.0, 2.5 * WAVELENGTH])
-N_MAX = 6          # static number of Mie orders (only a_1, b_1 are used)
+N_MAX = 6          # static number of Mie orders (the dipole model uses a_1, b_1)
 
 g = (jnp.arange(N_SIDE) - (N_SIDE - 1) / 2) * PITCH
 gx, gy = jnp.meshgrid(g, g, indexing="ij")
@@ -83,8 +83,11 @@ def particles(r_core, r_shell):
     return jm.CoreShell(r_core=r_core, r_shell=r_shell, n_core=silicon, n_shell=gold)
 
 
-def focus_intensity(xy, r_core, r_shell):
-    s = cluster.solve(particles(r_core, r_shell), positions3(xy), WAVELENGTH, n_max=N_MAX)
+def focus_intensity(xy, r_core, r_shell, lmax=1):
+    # lmax = 1: coupled dipoles; >= 2: multipoles (dense LU up to lmax 2, else GMRES)
+    method = "dense" if lmax <= 2 else "gmres"
+    s = cluster.solve(particles(r_core, r_shell), positions3(xy), WAVELENGTH, lmax=lmax,
+                      method=method, n_max=max(N_MAX, lmax))
     e, _ = cluster.near_field(s, FOCUS[None])
     return jnp.sum(jnp.abs(e[0]) ** 2)
 
@@ -225,7 +228,8 @@ grid = jnp.stack([XX.ravel(), jnp.zeros(XX.size), ZZ.ravel()], -1)
 
 @jax.jit
 def intensity_map(xy, r_core, r_shell):
-    s = cluster.solve(particles(r_core, r_shell), positions3(xy), WAVELENGTH, n_max=N_MAX)
+    s = cluster.solve(particles(r_core, r_shell), positions3(xy), WAVELENGTH, lmax=1,
+                      n_max=N_MAX)
     e, _ = cluster.near_field(s, grid)
     return jnp.sum(jnp.abs(e) ** 2, -1).reshape(XX.shape)
 
@@ -249,6 +253,151 @@ for title, m in zip(titles, maps):
     i, j = np.unravel_index(m.argmax(), m.shape)
     print(f"{title:<22} brightest point of the map: |E|^2 = {m[i, j]:.3f} at x = {float(xs[j]):.0f}, "
           f"z = {float(zs[i]):.0f} nm")"""),
+    md("""## Converged multipoles beside the dipole model
+
+The dipole model keeps only each sphere's a_1, b_1 and the dipoles its neighbours induce.
+`cluster.solve` with `lmax >= 2` solves the full multipole T-matrix problem instead: every
+sphere's exact a_l, b_l up to `lmax`, coupled through the vector translation-addition
+theorem. `cluster.lmax_for` (the default `lmax=None`) would ask for lmax = 14 at the 20 nm
+gaps of the optimised layouts, a rule made for 1e-6 of the extinction cross section;
+for this focal intensity we measure the convergence in lmax directly: the layouts above
+under lmax = 1 (dipoles), 2 (the model we optimise with below), 3 and 4 (the reference,
+with lmax = 3 showing how converged it is)."""),
+    code("""import functools
+
+LMAX_OPT = 2         # the multipole model we optimise with (dense LU, ~1.5 s per step)
+LMAX_REF = 4         # the converged reference (GMRES)
+LMAXES = (1, LMAX_OPT, LMAX_REF - 1, LMAX_REF)
+intensity = {l: jax.jit(functools.partial(focus_intensity, lmax=l)) for l in LMAXES}
+
+
+def evaluate(layout):
+    return {l: float(intensity[l](*layout)) for l in LMAXES}
+
+
+def show(results):
+    print(f"{'layout':<26}" + "".join(f"{'lmax ' + str(l):>11}" for l in LMAXES)
+          + f"{'dipole err':>12}{'lmax 3 - 4':>12}")
+    for name, r in results.items():
+        ref = r[LMAX_REF]
+        print(f"{name:<26}" + "".join(f"{r[l]:>11.5f}" for l in LMAXES)
+              + f"{abs(r[1] - ref) / ref:>12.2e}{abs(r[LMAX_REF - 1] - ref) / ref:>12.1e}")
+
+
+layouts = {"regular grid": (xy0, rc0, rs0), "dipole: positions": (xy_opt, rc0, rs0),
+           "dipole: + radii": (xy_opt, rc_opt, rs_opt)}
+t0 = time.perf_counter()
+results = {name: evaluate(layout) for name, layout in layouts.items()}
+print(f"|E|^2 at the focus under each model ({time.perf_counter() - t0:.0f} s with compilation); "
+      "errors relative to lmax = 4")
+show(results)"""),
+    md("""## Optimising with multipoles
+
+How far does the optimum move when the model includes the quadrupoles (lmax = 2: a
+1,600-unknown dense system per step instead of 600, ~30x the cost of a dipole step)?
+Running both loops again from the regular grid would take over ten minutes on this CPU, so
+we start each loop from the dipole model's optimum and continue with the multipole model
+(40 Adam steps on the positions, then 30 on the radii from the dipole model's radii, same
+step sizes and penalty). Adam with a fixed step keeps moving by about a step size near an
+optimum, so as a control the dipole model continues the same number of steps from its own
+optimum: displacements at that level are the optimiser's, not the model's. Every layout
+is then evaluated with the converged model (lmax = 4)."""),
+    code("""def loss_positions_mp(xy):
+    return -focus_intensity(xy, rc0, rs0, lmax=LMAX_OPT) + overlap_penalty(xy, R_SHELL)
+
+
+def loss_radii_at(xy, lmax):
+    def loss(u):
+        p = jm.design.from_unconstrained(u, bounds)
+        r_shell = p["r_core"] + p["shell"]
+        return (-focus_intensity(xy, p["r_core"], r_shell, lmax=lmax)
+                + overlap_penalty(xy, r_shell))
+    return loss
+
+
+STEPS_POS, STEPS_RAD = 40, 30
+xy_mp, history_pos_mp, compile_pos_mp, ms_pos_mp = run_adam(loss_positions_mp, xy_opt, 4.0,
+                                                            STEPS_POS)
+u_mp, history_rad_mp, compile_rad_mp, ms_rad_mp = run_adam(loss_radii_at(xy_mp, LMAX_OPT), u,
+                                                           0.1, STEPS_RAD)
+p_mp = jm.design.from_unconstrained(u_mp, bounds)
+rc_mp, rs_mp = p_mp["r_core"], p_mp["r_core"] + p_mp["shell"]
+# the control: the dipole model continues from its own optimum just as long
+xy_c, history_pos_c, _, _ = run_adam(loss_positions, xy_opt, 4.0, STEPS_POS)
+u_c, history_rad_c, _, _ = run_adam(loss_radii_at(xy_c, 1), u, 0.1, STEPS_RAD)
+p_c = jm.design.from_unconstrained(u_c, bounds)
+rc_c, rs_c = p_c["r_core"], p_c["r_core"] + p_c["shell"]
+print(f"lmax = {LMAX_OPT}: positions: first step {compile_pos_mp:.0f} s, then {ms_pos_mp:.0f} ms "
+      f"per step; radii: first step {compile_rad_mp:.0f} s, then {ms_rad_mp:.0f} ms per step")
+print(f"smallest surface gaps: {min_gap(xy_mp, R_SHELL):.1f} nm (positions), "
+      f"{min_gap(xy_mp, rs_mp):.1f} nm (+ radii)")
+
+layouts_more = {"multipole: positions": (xy_mp, rc0, rs0),
+                "multipole: + radii": (xy_mp, rc_mp, rs_mp),
+                "dipole cont.: positions": (xy_c, rc0, rs0),
+                "dipole cont.: + radii": (xy_c, rc_c, rs_c)}
+results.update({name: evaluate(layout) for name, layout in layouts_more.items()})
+show(results)"""),
+    md("""## How far does the optimum move?
+
+Per-sphere displacement from the dipole optimum after the multipole refinement and after
+the control, the change of the optimised radii, and each layout's focal intensity under
+the converged model."""),
+    code("""travel = np.linalg.norm(np.asarray(xy_opt) - np.asarray(xy0), axis=-1)
+print(f"(the dipole optimisation moved the spheres {travel.mean():.1f} nm on average from the grid)")
+for label, xy_, rc_, rs_ in [("multipole model", xy_mp, rc_mp, rs_mp),
+                             ("control: dipole model", xy_c, rc_c, rs_c)]:
+    shift = np.linalg.norm(np.asarray(xy_) - np.asarray(xy_opt), axis=-1)
+    d_core = np.abs(np.asarray(rc_) - np.asarray(rc_opt))
+    d_outer = np.abs(np.asarray(rs_) - np.asarray(rs_opt))
+    print(f"{label:<22} from the dipole optimum: positions move {shift.mean():.2f} nm on average "
+          f"(max {shift.max():.2f}); core radii {d_core.mean():.2f} nm (max {d_core.max():.2f}), "
+          f"outer radii {d_outer.mean():.2f} nm (max {d_outer.max():.2f})")
+for stage in ("positions", "+ radii"):
+    a = results[f"dipole: {stage}"]
+    b = results[f"multipole: {stage}"]
+    c = results[f"dipole cont.: {stage}"]
+    print(f"{stage:<10} |E|^2 at the focus, converged model: dipole optimum {a[LMAX_REF]:.4f} "
+          f"(the dipole model said {a[1]:.4f}), refined with multipoles {b[LMAX_REF]:.4f} "
+          f"({100 * (b[LMAX_REF] - a[LMAX_REF]) / a[LMAX_REF]:+.2f} %), control "
+          f"{c[LMAX_REF]:.4f} ({100 * (c[LMAX_REF] - a[LMAX_REF]) / a[LMAX_REF]:+.2f} %)")
+
+fig, axes = plt.subplots(1, 3, figsize=(15, 4.6))
+ax = axes[0]
+xd, xm = np.asarray(xy_opt), np.asarray(xy_mp)
+ax.scatter(*xd.T, s=12, c="C0", label="dipole optimum")
+ax.quiver(*xd.T, *(xm - xd).T, angles="xy", scale_units="xy", scale=1, color="C3",
+          width=0.004, label="to the multipole-refined layout (to scale)")
+ax.set_aspect("equal")
+ax.set_xlabel("x (nm)")
+ax.set_ylabel("y (nm)")
+ax.set_title("positions: dipole optimum -> refined with multipoles")
+ax.legend(loc="upper right", fontsize=8)
+ax = axes[1]
+ax.scatter(np.asarray(rc_opt), np.asarray(rc_mp), s=12, label="core radius")
+ax.scatter(np.asarray(rs_opt), np.asarray(rs_mp), s=12, label="outer radius")
+lims = [min(float(rc_opt.min()), float(rc_mp.min())) - 1, max(float(rs_opt.max()), float(rs_mp.max())) + 1]
+ax.plot(lims, lims, color="grey", lw=0.8)
+ax.set_xlabel("dipole optimum (nm)")
+ax.set_ylabel("refined with multipoles (nm)")
+ax.set_title("radius optima")
+ax.legend()
+ax = axes[2]
+steps = np.arange(STEPS_POS + STEPS_RAD)
+ax.plot(steps, history_pos_c + history_rad_c, label="dipole model, continued (control)")
+ax.plot(steps, history_pos_mp + history_rad_mp, "--", label=f"multipoles (lmax = {LMAX_OPT})")
+for name, marker, colour in [("dipole cont.: positions", "o", "C0"),
+                             ("dipole cont.: + radii", "s", "C0"),
+                             ("multipole: positions", "o", "C1"), ("multipole: + radii", "s", "C1")]:
+    step = STEPS_POS - 1 if "positions" in name else steps[-1]
+    ax.plot(step, results[name][LMAX_REF], marker, color=colour, mfc="none", ms=9)
+ax.axvline(STEPS_POS - 0.5, color="grey", lw=0.8, ls=":")
+ax.set_xlabel("Adam step from the dipole optimum (positions, then radii)")
+ax.set_ylabel("$|E|^2$ at focus - penalty")
+ax.set_title(f"open markers: the layouts under lmax = {LMAX_REF}")
+ax.legend(fontsize=8)
+plt.tight_layout()
+plt.show()"""),
     md("""## Remarks
 
 - The gold shell absorbs about ten times more than it scatters at this resonance, so the
@@ -259,7 +408,24 @@ for title, m in zip(titles, maps):
 - The optimised layouts are local optima of Adam from the regular grid with a short
   budget; more steps, multiple starts or a less lossy particle would focus more strongly.
 - The times per iteration include value and gradient (one 600 x 600 complex solve and its
-  adjoint); on a shared CPU they vary by a factor of a few between runs."""),
+  adjoint for the dipoles, 1,600 x 1,600 at lmax = 2); on a shared CPU they vary by a
+  factor of a few between runs.
+- Dipoles against converged multipoles (lmax = 4, within ~1e-4 of lmax = 3): the dipole
+  model's focal intensity is off by 0.1-0.5 % on every layout here (size parameter 0.33;
+  the higher multipoles matter through the near-field coupling across the 20-25 nm gaps),
+  and its optimum is worth 0.9868 (positions) and 1.6560 (+ radii) under the converged
+  model, against the 0.9880 and 1.6475 it predicted.
+- Does the optimum move? Continuing from the dipole optimum with multipoles moved the
+  spheres 44 nm on average and changed the radii by 3-4 nm, but continuing with the dipole
+  model itself (the control) moved them 40 nm and 3-5 nm: Adam restarts with fresh
+  moments, so its first steps (a full step size on every coordinate) push spheres into
+  the penalty (the dips in the right panel), and that restart, not the change of model,
+  dominates both displacements. Objective values
+  after the continuation differ by a few per cent in both directions for the same reason.
+  At this size parameter the dipole optimum is as good as the multipole one within what
+  this optimiser resolves. For larger or higher-index spheres the dipole model's errors
+  grow (bench/cluster_dipole_error.py: median 1.4 %, up to 6 % in the extinction of random
+  clusters of 20-60 nm spheres at 400-900 nm)."""),
 ]
 
-execute_and_write(cells, "cluster_focusing.ipynb", timeout=600)
+execute_and_write(cells, "cluster_focusing.ipynb", timeout=1500)

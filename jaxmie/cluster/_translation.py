@@ -129,22 +129,19 @@ def pair_coefficients(displacement: jnp.ndarray, wavenumber, lmax: int,
 
 
 @functools.cache
-def _dense_tables(lmax: int) -> tuple[np.ndarray, np.ndarray]:
-    """c_a, c_b scattered to (P, n_modes, n_modes) with P = (p, q = m - M) compact."""
+def _dense_tables(lmax: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """c_a, c_b of shape (n_modes, n_modes, 2 lmax + 1), zero where |m - M| > p, and the
+    index p^2 + p + (m - M) of U_{p, m - M} for each entry (0 where the coefficient is 0).
+
+    Compact: 2 n_modes^2 (2 lmax + 1) numbers (254 MB at lmax = 20), not the
+    (2 lmax + 1)^2 n_modes^2 of a table over every (p, q) (10 GB at lmax = 20)."""
     c_a, c_b = translation_coefficients(lmax)
     _, ms = mode_orders(lmax)
-    size = (2 * lmax + 1) ** 2
-    q = ms[None, :] - ms[:, None]
-    out = []
-    for c in (c_a, c_b):
-        full = np.zeros((size, *c.shape[:2]), complex)
-        for p in range(2 * lmax + 1):
-            valid = np.abs(q) <= p
-            rows = p * p + p + q
-            a_idx, b_idx = np.nonzero(valid)
-            full[rows[valid], a_idx, b_idx] = c[a_idx, b_idx, p]
-        out.append(full)
-    return out[0], out[1]
+    p = np.arange(2 * lmax + 1)
+    q = (ms[None, :] - ms[:, None])[..., None]
+    valid = np.abs(q) <= p
+    index = np.where(valid, p * p + p + q, 0)
+    return np.where(valid, c_a, 0), np.where(valid, c_b, 0), index
 
 
 def translation_matrices(displacement: jnp.ndarray, wavenumber, lmax: int,
@@ -161,11 +158,11 @@ def translation_matrices(displacement: jnp.ndarray, wavenumber, lmax: int,
         (A, B): complex, each of shape (..., n_modes, n_modes), indexed [(L, M), (l, m)].
     """
     u = pair_coefficients(displacement, wavenumber, lmax, mask)
-    c_a, c_b = _dense_tables(lmax)
-    flat = u.reshape(-1, u.shape[-1])
-    nm = n_modes(lmax)
-    a = (flat @ c_a.reshape(c_a.shape[0], -1)).reshape(*u.shape[:-1], nm, nm)
-    b = (flat @ c_b.reshape(c_b.shape[0], -1)).reshape(*u.shape[:-1], nm, nm)
+    c_a, c_b, index = _dense_tables(lmax)
+    a = b = jnp.zeros((*u.shape[:-1], *index.shape[:2]), u.dtype)
+    for p in range(2 * lmax + 1):  # one (..., n_modes, n_modes) gather of U per order p
+        u_p = u[..., index[..., p]]
+        a, b = a + c_a[..., p] * u_p, b + c_b[..., p] * u_p
     return a, b
 
 
