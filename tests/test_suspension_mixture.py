@@ -119,12 +119,17 @@ def test_woodbury_solve_is_the_dense_solve():
     x = jnp.array([0.1, 0.2, 0.3, 0.25, 0.15])
     rho = 6 * 0.45 / (np.pi * float(jnp.sum(x * d**3)))
     q = jnp.array([0.0, 0.01, 0.5, 3.0, 7.0, 20.0])
-    keys = jax.random.split(jax.random.PRNGKey(1))
-    f = jax.random.normal(keys[0], (2, 6, 5)) + 1j * jax.random.normal(keys[1], (2, 6, 5))
-    matrix = S.baxter_matrix(q, d, x, rho)
-    y = jnp.linalg.solve(jnp.conj(jnp.swapaxes(matrix, -1, -2)), jnp.moveaxis(f, 0, -1))
-    np.testing.assert_allclose(M._coherent_intensity(*M._baxter_factors(q, d, x, rho), f),
-                               jnp.sum(jnp.abs(y) ** 2, axis=(-2, -1)), rtol=1e-13)
+    rng = np.random.default_rng(1)
+    f = rng.standard_normal((2, 6, 5)) + 1j * rng.standard_normal((2, 6, 5))
+
+    @jax.jit
+    def both(q, d, x, rho, f):
+        matrix = S.baxter_matrix(q, d, x, rho)
+        y = jnp.linalg.solve(jnp.conj(jnp.swapaxes(matrix, -1, -2)), jnp.moveaxis(f, 0, -1))
+        return (M._coherent_intensity(*M._baxter_factors(q, d, x, rho), f),
+                jnp.sum(jnp.abs(y) ** 2, axis=(-2, -1)))
+
+    np.testing.assert_allclose(*both(q, d, x, rho, f), rtol=1e-13)
 
 DISTRIBUTIONS = {
     "uniform": Uniform(low=0.35, high=0.65),
@@ -493,24 +498,17 @@ def test_barker_henderson_diameter():
     difference."""
     from scipy.integrate import quad
 
-    def cut_lj(be):
-        return lambda x: 4 * be * (x**-12 - x**-6)
-
-    c = 2 ** (-1 / 6)
-
-    def wca(be):
-        return lambda x: 4 * be * ((c / x) ** 12 - (c / x) ** 6) + be
-
-    for potential in (cut_lj(100.0), wca(1.0)):
-        ref = 1 - quad(lambda x, u=potential: np.exp(-u(x)), 0.3, 1.0,
-                       points=[0.99, 0.999, 0.9999], epsabs=1e-15, epsrel=1e-13, limit=200)[0]
-        np.testing.assert_allclose(float(S.barker_henderson_diameter(potential)), ref,
-                                   rtol=1e-13)
-    a = 50.0
-    np.testing.assert_allclose(float(S.barker_henderson_diameter(lambda x: a * (1 - x))),
-                               1 - (1 - np.exp(-a)) / a, rtol=1e-14)
-    assert float(S.barker_henderson_diameter(lambda x: jnp.full_like(x, jnp.inf))) == 1.0
-    d = lambda be: S.barker_henderson_diameter(cut_lj(be))
+    c, a = 2 ** (-1 / 6), 50.0
+    potentials = [lambda x: 400.0 * (x**-12 - x**-6),
+                  lambda x: 4 * ((c / x) ** 12 - (c / x) ** 6) + 1,
+                  lambda x: a * (1 - x),
+                  lambda x: jnp.full_like(x, jnp.inf)]
+    got = jax.jit(lambda: jnp.stack([S.barker_henderson_diameter(u) for u in potentials]))()
+    expected = [1 - quad(lambda x, u=u: np.exp(-u(x)), 0.3, 1.0, points=[0.99, 0.999, 0.9999],
+                         epsabs=1e-15, epsrel=1e-13, limit=200)[0] for u in potentials[:2]]
+    np.testing.assert_allclose(got, expected + [1 - (1 - np.exp(-a)) / a, 1.0], rtol=1e-13)
+    d = jax.jit(jax.value_and_grad(
+        lambda be: S.barker_henderson_diameter(lambda x: 4 * be * (x**-12 - x**-6))))
     h = 1e-3
-    np.testing.assert_allclose(float(jax.grad(d)(100.0)),
-                               float(d(100.0 + h) - d(100.0 - h)) / (2 * h), rtol=1e-6)
+    np.testing.assert_allclose(d(100.0)[1], (d(100.0 + h)[0] - d(100.0 - h)[0]) / (2 * h),
+                               rtol=1e-6)
