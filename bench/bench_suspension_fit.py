@@ -60,6 +60,7 @@ def main() -> None:
     parser.add_argument("--closure", default="percus_yevick")
     parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=None, help="default: fit_suspension's")
     parser.add_argument("--source", default=None, help="an npz of Ding et al.'s format")
     parser.add_argument("--jaxmie-root", default=ROOT)
     parser.add_argument("--tag", default="cpu-2core")
@@ -71,7 +72,8 @@ def main() -> None:
     import jaxmie as jm
 
     q, intensity, eta, sigma = _curves(args.curves, args.source)
-    kwargs = {} if args.batch_size is None else {"batch_size": args.batch_size}
+    kwargs = {k: v for k, v in (("batch_size", args.batch_size), ("steps", args.steps))
+              if v is not None}
 
     def fit():
         return jm.suspension.fit_suspension(
@@ -89,7 +91,7 @@ def main() -> None:
     rmse_sigma = float(np.sqrt(np.mean((np.asarray(result.polydispersity) - sigma) ** 2)))
     report = {
         "curves": args.curves, "q_points": int(q.size), "closure": args.closure,
-        "batch_size": args.batch_size, "jaxmie": jm.__file__,
+        "batch_size": args.batch_size, "steps": args.steps, "jaxmie": jm.__file__,
         "first_call_s": first, "compile_s_estimate": first - median,
         "median_s": median, "times_s": timing.times,
         "per_curve_ms": 1e3 * median / args.curves,
@@ -98,6 +100,7 @@ def main() -> None:
     }
     lines = [
         f"fit_suspension, mixture ({args.closure}), {args.curves} curves x {q.size} q, "
+        f"steps {args.steps or 'default'}, "
         f"jaxmie from {os.path.dirname(jm.__file__)}",
         f"  first call (compile + run): {first:8.2f} s",
         f"  median of {len(timing.times)} later calls: {median:8.2f} s "
