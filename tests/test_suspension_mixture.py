@@ -111,6 +111,26 @@ def test_baxter_matrix_against_numerical_integrals():
         np.testing.assert_allclose(got[n], expected, rtol=0, atol=1e-12)
 
 
+
+def test_woodbury_solve_is_the_dense_solve():
+    """The rank-3 (Woodbury) solve of `mixture` against a dense complex solve with Baxter's
+    matrix (itself checked against quadrature above), complex amplitudes, q = 0 included."""
+    d = jnp.array([0.8, 0.95, 1.0, 1.1, 1.3])
+    x = jnp.array([0.1, 0.2, 0.3, 0.25, 0.15])
+    rho = 6 * 0.45 / (np.pi * float(jnp.sum(x * d**3)))
+    q = jnp.array([0.0, 0.01, 0.5, 3.0, 7.0, 20.0])
+    rng = np.random.default_rng(1)
+    f = rng.standard_normal((2, 6, 5)) + 1j * rng.standard_normal((2, 6, 5))
+
+    @jax.jit
+    def both(q, d, x, rho, f):
+        matrix = S.baxter_matrix(q, d, x, rho)
+        y = jnp.linalg.solve(jnp.conj(jnp.swapaxes(matrix, -1, -2)), jnp.moveaxis(f, 0, -1))
+        return (M._coherent_intensity(*M._baxter_factors(q, d, x, rho), f),
+                jnp.sum(jnp.abs(y) ** 2, axis=(-2, -1)))
+
+    np.testing.assert_allclose(*both(q, d, x, rho, f), rtol=1e-13)
+
 DISTRIBUTIONS = {
     "uniform": Uniform(low=0.35, high=0.65),
     "normal": Normal(mean_radius=0.5, std=0.06),
@@ -269,9 +289,12 @@ def test_md_error_at_true_parameters(name, closure):
     Measured (18 of these curves, 32 components; RFA / PY mixture / PY + beta / decoupling):
     uniform 6.2e-4 / 5.3e-4 / 7.5e-4 / 9.0e-4, normal 4.9e-4 / 4.4e-4 / 5.8e-4 / 5.9e-4,
     log-normal 4.9e-4 / 4.3e-4 / 6.2e-4 / 7.2e-4. The issue's target (a quarter of PY + beta)
-    is NOT met: the simulated WCA spheres scatter like hard spheres ~3 % larger than nominal
-    below eta ~ 0.35 (hard_core = 1.03 halves the PY mixture's error there) and differently
-    above; a hard-sphere closure cannot remove that. What is asserted is the measured gain.
+    is NOT met. It is not the particles' softness: the simulated potential (a Lennard-Jones
+    core cut at s_ij, epsilon / kT = 100) has a Barker-Henderson diameter 0.99959 s_ij
+    (test_barker_henderson_diameter): with it the PY mixture's log10 I moves by < 3e-3 and
+    its median MSE on 60 normal-set curves from 4.78e-4 to 4.85e-4. (A hard_core of 1.03,
+    fitted, halves the PY mixture's error below eta ~ 0.35 and raises it above: a fudge, not
+    a property of the particles.) What is asserted is the measured gain.
     """
     data = np.load(REFERENCE)
     q = jnp.asarray(data["q"])
@@ -307,7 +330,7 @@ def test_md_fit_recovers_parameters(name):
     params = data[f"{name}_params"]
     target = 10.0 ** data[f"{name}_log10Iq"].astype(float)
     fit = S.fit_suspension(q, target, distribution=MD_DISTRIBUTIONS[name], model="mixture",
-                           polydispersity0=0.05, polydispersity_range=(1e-4, 0.4))
+                           polydispersity_range=(1e-4, 0.4))
     rmse_eta = float(np.sqrt(np.mean((np.asarray(fit.eta) - params[:, 0]) ** 2)))
     rmse_sigma = float(np.sqrt(np.mean((np.asarray(fit.polydispersity) - params[:, 1]) ** 2)))
     assert np.all(np.isfinite(fit.eta_std)) and np.all(fit.eta_std > 0)
@@ -383,7 +406,7 @@ def test_rfa_mixture_compressibility_and_contact_values_are_bmcsl(eta):
     # alpha = 0: the RFA machinery is the Percus-Yevick solution (Baxter's factorisation)
     q = jnp.array([0.01, 0.5, 3.0, 7.0, 20.0])
     f = jax.random.normal(jax.random.PRNGKey(1), (1, 5, 5))
-    py = M._coherent_intensity(S.baxter_matrix(q, d, x, rho), f)
+    py = M._coherent_intensity(*M._baxter_factors(q, d, x, rho), f)
     # (rtol: q sigma_max = 0.021 is just above the switch, where the RFA's quotient keeps ~11
     # digits, as documented)
     np.testing.assert_allclose(R.rfa_coherent(q, d, rho_i, f, alpha=0.0), py, rtol=1e-10)
@@ -414,3 +437,79 @@ def test_rfa_derivatives_against_finite_differences():
     for n in range(2):
         np.testing.assert_allclose(jac[n] / scale, fd[n] / scale, atol=2e-6)
         np.testing.assert_allclose(rev[n], jac[n], rtol=1e-10, atol=1e-14)
+
+
+_TRACES = []
+
+
+def _counted_normal(s):
+    _TRACES.append(s)  # runs only while a fit is traced (compiled)
+    return Normal(mean_radius=0.5, std=0.5 * s)
+
+
+@pytest.mark.slow
+def test_fit_compiles_once_per_shape():
+    """Two fits of different curves, of the same shape, with distribution lambdas written
+    anew for each call (~50 s of compilation on 2 loaded cores): the second traces nothing
+    (counted by a side effect in the distribution, which runs only while tracing), and both
+    recover their parameters."""
+    q = jnp.linspace(3.0, 13.0, 12)
+    quad = Quadrature(nodes=4)
+
+    def curves(etas):
+        return np.stack([S.mixture(q, Normal(0.5, 0.5 * 0.06), e, quadrature=quad,
+                                   closure="percus_yevick").intensity for e in etas])
+
+    def fit(etas):
+        return S.fit_suspension(q, curves(etas), distribution=lambda s: _counted_normal(s),
+                                quadrature=quad, steps=8)
+
+    first = fit([0.1, 0.3, 0.45])
+    traced = len(_TRACES)
+    second = fit([0.2, 0.35, 0.4])
+    assert traced > 0 and len(_TRACES) == traced
+    np.testing.assert_allclose(second.eta, [0.2, 0.35, 0.4], rtol=1e-6)
+    np.testing.assert_allclose(first.polydispersity, 0.06, rtol=1e-5)
+
+
+def test_fit_compilation_key_is_the_problem_not_the_call():
+    """The cheap half of the test above: what keys the compiled fit. Lambdas written anew
+    with equal code and closure values share one residual function (the static argument of
+    the jitted fit), other closure values do not, hard_core is not part of it, and any number
+    of curves is cut into batches of one shape."""
+    from jaxmie.suspension import _fit as F
+
+    def family(scale):
+        return lambda s: Normal(mean_radius=0.5, std=scale * s)
+
+    quad = Quadrature(nodes=4)
+    one = F._residual("mixture", family(0.5), quad, "percus_yevick")
+    assert F._residual("mixture", family(0.5), quad, "percus_yevick") is one
+    assert F._residual("mixture", family(0.6), quad, "percus_yevick") is not one
+    assert F._residual("mixture", family(0.5), quad, "rfa") is not one
+    for n, size in ((300, 64), (36, 48), (1000, 64), (5, 6)):
+        assert F._chunk(n, 64) == size
+        assert size * -(-n // size) < 4 / 3 * n + 1  # padding under a third
+
+
+def test_barker_henderson_diameter():
+    """d_BH / s against scipy's adaptive quadrature (the cut Lennard-Jones core of Ding et
+    al.'s simulations, beta epsilon = 100, and a WCA potential, beta epsilon = 1), a linear
+    ramp in closed form, hard spheres (beta u = inf), and its derivative against a finite
+    difference."""
+    from scipy.integrate import quad
+
+    c, a = 2 ** (-1 / 6), 50.0
+    potentials = [lambda x: 400.0 * (x**-12 - x**-6),
+                  lambda x: 4 * ((c / x) ** 12 - (c / x) ** 6) + 1,
+                  lambda x: a * (1 - x),
+                  lambda x: jnp.full_like(x, jnp.inf)]
+    got = jax.jit(lambda: jnp.stack([S.barker_henderson_diameter(u) for u in potentials]))()
+    expected = [1 - quad(lambda x, u=u: np.exp(-u(x)), 0.3, 1.0, points=[0.99, 0.999, 0.9999],
+                         epsabs=1e-15, epsrel=1e-13, limit=200)[0] for u in potentials[:2]]
+    np.testing.assert_allclose(got, expected + [1 - (1 - np.exp(-a)) / a, 1.0], rtol=1e-13)
+    d = jax.jit(jax.value_and_grad(
+        lambda be: S.barker_henderson_diameter(lambda x: 4 * be * (x**-12 - x**-6))))
+    h = 1e-3
+    np.testing.assert_allclose(d(100.0)[1], (d(100.0 + h)[0] - d(100.0 - h)[0]) / (2 * h),
+                               rtol=1e-6)

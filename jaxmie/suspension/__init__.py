@@ -6,13 +6,15 @@ Private modules, one concept each: `_form` (scattering vector, RGD sphere amplit
 `_percus_yevick` (monodisperse S(q)), `_mixture` (the Ornstein-Zernike equation of the
 K-component mixture of a size distribution, Percus-Yevick closure, Baxter's factorisation;
 RGD and Mie amplitudes), `_rational` (the BMCSL-consistent rational-function approximation,
-the default closure), `_decoupling` (Kotlarchyk & Chen), `_fit` (Levenberg-Marquardt and
+the default closure), `_effective` (the Barker-Henderson diameter of soft spheres, a
+`hard_core`), `_decoupling` (Kotlarchyk & Chen), `_fit` (Levenberg-Marquardt and
 Laplace uncertainties through jaxmie.design).
 """
 
 from ._decoupling import Decoupling as Decoupling
 from ._decoupling import decoupling as decoupling
 from ._decoupling import mie_decoupling as mie_decoupling
+from ._effective import barker_henderson_diameter as barker_henderson_diameter
 from ._fit import FIT_COMPONENTS as FIT_COMPONENTS
 from ._fit import SuspensionFit as SuspensionFit
 from ._fit import fit_suspension as fit_suspension
@@ -32,6 +34,7 @@ __all__ = [
     "Decoupling",
     "Mixture",
     "SuspensionFit",
+    "barker_henderson_diameter",
     "baxter_matrix",
     "decoupling",
     "fit_suspension",

@@ -40,7 +40,10 @@ differentiable down to q = 0. The partial structure factors
 .. math::
     \frac{I(q)}{N} = \sum_{ij} f_i f_j^* S_{ij}(q) = \big\|\tilde Q(q)^{-H} f\big\|^2,
 
-one complex K x K solve per q (no explicit inverse, no subtraction). `mixture` returns it
+one complex K x K solve per q (no explicit inverse, no subtraction). Q~ is the identity
+minus a matrix of rank 3 (the bracket above is a sum of three products of a function of i and
+one of j), so that solve is a 3 x 3 one by Woodbury's identity: the cost is linear in K, as
+for the decoupling approximation. `mixture` returns it
 normalised by <V^2> like `decoupling` (tending to P(q) at large q) and the effective structure
 factor S_eff = I / P. At q -> 0 the partial structure factors reach the compressibility limit
 of the Percus-Yevick (scaled-particle) free energy of the mixture (tested against its Hessian).
@@ -89,17 +92,28 @@ DEFAULT_COMPONENTS = Quadrature(nodes=64)
 
 _CLOSURES = ("rfa", "percus_yevick")
 
-_TERMS = 30  # Taylor terms of m_n for |x| < 2: the first one left out is below 1e-24
+_TERMS = 15  # Taylor terms in x^2 of Re and Im m_n for |x| < 2: the first left out < 1e-24
 _SWITCH = 2.0
-_M_SERIES = {n: np.array([(-1j) ** j / (math.factorial(j) * (n + j + 1)) for j in range(_TERMS)])
+# m_n(x) = sum_j (-i x)^j / (j! (n + j + 1)): the even terms are real, the odd imaginary, so
+# both parts are real series in x^2 (four times cheaper than a complex series in x)
+_M_SERIES = {n: (np.array([(-1) ** k / (math.factorial(2 * k) * (n + 2 * k + 1))
+                           for k in range(_TERMS)]),
+                 np.array([-((-1) ** k) / (math.factorial(2 * k + 1) * (n + 2 * k + 2))
+                           for k in range(_TERMS)]))
              for n in (1, 2)}
 
 
 def _horner(coefficients: np.ndarray, x):
-    out = jnp.zeros_like(x, dtype=complex) + coefficients[-1]
+    out = jnp.zeros_like(x) + coefficients[-1]
     for c in coefficients[-2::-1]:
         out = out * x + c
     return out
+
+
+def _series(n: int, x):
+    real, imag = _M_SERIES[n]
+    x2 = x * x
+    return jax.lax.complex(_horner(real, x2), x * _horner(imag, x2))
 
 
 def _moments(x):
@@ -112,8 +126,24 @@ def _moments(x):
     m0 = (1 - phase) / ix
     m1 = (m0 - phase) / ix
     m2 = (2 * m1 - phase) / ix
-    return (jnp.where(small, _horner(_M_SERIES[1], x_small), m1),
-            jnp.where(small, _horner(_M_SERIES[2], x_small), m2))
+    return (jnp.where(small, _series(1, x_small), m1),
+            jnp.where(small, _series(2, x_small), m2))
+
+
+def _baxter_factors(q, diameters, fractions, density):
+    """U, V, complex (Q, K, 3), with Baxter's matrix Q~(q) = I - U V^T (rank 3 off I)."""
+    q = jnp.asarray(q)
+    xi = [jnp.pi / 6 * density * jnp.sum(fractions * diameters**n) for n in (2, 3)]
+    gap = 1 - xi[1]
+    a = (gap + 3 * xi[0] * diameters) / gap**2
+    b = -1.5 * xi[0] * diameters**2 / gap**2
+    qs = q[:, None] * diameters  # (Q, K)
+    m1, m2 = _moments(qs)
+    scale = jnp.sqrt(2 * jnp.pi * density * fractions) * jnp.exp(0.5j * qs)
+    left = jnp.stack([a, a * diameters, b], axis=-1)  # (K, 3)
+    right = jnp.stack([0.5 * diameters**3 * (m2 - m1), -0.5 * diameters**2 * m1,
+                       -(diameters**2) * m1], axis=-1)  # (Q, K, 3)
+    return scale[..., None] * left, scale[..., None] * right
 
 
 def baxter_matrix(q, diameters, fractions, density):
@@ -128,34 +158,29 @@ def baxter_matrix(q, diameters, fractions, density):
     Returns:
         Q~, complex, shape (Q, K, K); S_ij(q) = [Q~^-1 Q~^-H]_ij.
     """
-    q = jnp.asarray(q)
-    xi = [jnp.pi / 6 * density * jnp.sum(fractions * diameters**n) for n in (2, 3)]
-    gap = 1 - xi[1]
-    a = (gap + 3 * xi[0] * diameters) / gap**2
-    b = -1.5 * xi[0] * diameters**2 / gap**2
-    s_i, s_j = diameters[:, None], diameters[None, :]
-    s_ij = (s_i + s_j) / 2
-    a_i, b_i = a[:, None], b[:, None]
-    qq = q[:, None, None]
-    m1, m2 = _moments(qq * s_j)
-    integral = jnp.exp(1j * qq * s_ij) * (0.5 * a_i * s_j**3 * m2
-                                          - (a_i * s_ij + b_i) * s_j**2 * m1)
-    coupling = 2 * jnp.pi * density * jnp.sqrt(fractions[:, None] * fractions[None, :])
-    return jnp.eye(diameters.shape[0]) - coupling * integral
+    u, v = _baxter_factors(q, diameters, fractions, density)
+    return jnp.eye(diameters.shape[0]) - u @ jnp.swapaxes(v, -1, -2)
 
 
-def _coherent_intensity(matrix, amplitudes_):
-    """||Q~^-H f||^2 per q: matrix (Q, K, K), amplitudes f (C, Q, K) -> (C, Q) summed over C."""
-    adjoint = jnp.conj(jnp.swapaxes(matrix, -1, -2))
-    rhs = jnp.moveaxis(amplitudes_, 0, -1).astype(matrix.dtype)  # (Q, K, C)
-    y = jnp.linalg.solve(adjoint, rhs)
+def _coherent_intensity(u, v, amplitudes_):
+    """||Q~^-H f||^2 per q for Q~ = I - U V^T: U, V (Q, K, 3), f (C, Q, K) -> (Q,) summed
+    over C. Woodbury's identity turns the K x K solve into a 3 x 3 one,
+
+    .. math:: (I - \bar V U^H)^{-1} f = f + \bar V (I_3 - U^H \bar V)^{-1} U^H f,
+
+    (I_3 - U^H V-bar is singular exactly where Q~ is, which no physical state is), so the cost
+    is linear in K."""
+    rhs = jnp.moveaxis(amplitudes_, 0, -1).astype(u.dtype)  # (Q, K, C)
+    u_h = jnp.conj(jnp.swapaxes(u, -1, -2))  # (Q, 3, K)
+    small = jnp.eye(3) - u_h @ jnp.conj(v)
+    y = rhs + jnp.conj(v) @ jnp.linalg.solve(small, u_h @ rhs)
     return jnp.sum(special.abs_squared(y), axis=(-2, -1))
 
 
 def _coherent(closure, q, diameters, weights, density, f):
     """sum_ij f_i^* S_ij f_j of the closure, amplitudes f (C, Q, K) -> (Q,) summed over C."""
     if closure == "percus_yevick":
-        return _coherent_intensity(baxter_matrix(q, diameters, weights, density), f)
+        return _coherent_intensity(*_baxter_factors(q, diameters, weights, density), f)
     return rfa_coherent(q, diameters, density * weights, f)
 
 
