@@ -255,6 +255,8 @@ def test_bad_input_named():
         S.mixture(jnp.array([1.0]), Normal(0.5, -0.05), 0.2)
     with pytest.raises(ValueError, match="model"):
         S.fit_suspension(jnp.ones(3), jnp.ones(3), distribution=_single, model="rfa")
+    with pytest.raises(ValueError, match="structure_diameter"):
+        S.decoupling(jnp.array([1.0]), _single(0.5), 0.2, structure_diameter="median")
 
 
 # ------------------------------------------------------------------------------------------
@@ -268,14 +270,43 @@ MD_DISTRIBUTIONS = {  # radius R = R0 (1 + sigma u), R0 (1 + sigma z), R0 exp(si
 }
 
 
+def _percus_yevick_numpy(q, diameter, eta):
+    """Monodisperse PY S(q), closed form of Ashcroft & Lekner (1966) in NumPy."""
+    a = (1 + 2 * eta) ** 2 / (1 - eta) ** 4
+    b = -6 * eta * (1 + eta / 2) ** 2 / (1 - eta) ** 4
+    x = q * diameter
+    sin, cos = np.sin(x), np.cos(x)
+    g = (a * (sin - x * cos) / x**2 + b * (2 * x * sin + (2 - x**2) * cos - 2) / x**3
+         + eta * a / 2 * (-x**4 * cos + 4 * ((3 * x**2 - 6) * cos + x * (x**2 - 6) * sin + 6))
+         / x**5)
+    return 1 / (1 + 24 * eta * g / x)
+
+
 def _py_beta(q, dist, eta):
-    """The authors' baseline: PY at R_eff = <R^3>^(1/3), times P(Q), beta-corrected."""
-    radii, w = dist.nodes(Quadrature(nodes=64))
-    amp = radii[:, None] ** 3 * S.sphere_form_amplitude(q[None] * radii[:, None])
-    mean_f2 = jnp.sum(w[:, None] * amp**2, 0)
-    beta = jnp.sum(w[:, None] * amp, 0) ** 2 / mean_f2
-    s = S.percus_yevick(q, 2 * jnp.sum(w * radii**3) ** (1 / 3), eta)
-    return mean_f2 / jnp.sum(w * radii**6) * (1 + beta * (s - 1))
+    """The authors' baseline (their analyze_PY.py, rewritten in NumPy): PY at R_eff =
+    <R^3>^(1/3), times P(Q), beta-corrected; size averages on the distribution's nodes."""
+    radii, w = (np.asarray(v) for v in dist.nodes(Quadrature(nodes=64)))
+    qr = q[None] * radii[:, None]
+    amp = radii[:, None] ** 3 * 3 * (np.sin(qr) - qr * np.cos(qr)) / qr**3
+    mean_f2 = np.sum(w[:, None] * amp**2, 0)
+    beta = np.sum(w[:, None] * amp, 0) ** 2 / mean_f2
+    s = _percus_yevick_numpy(q, 2 * np.sum(w * radii**3) ** (1 / 3), eta)
+    return mean_f2 / np.sum(w * radii**6) * (1 + beta * (s - 1))
+
+
+@pytest.mark.parametrize("name", ["normal"] + [pytest.param(n, marks=pytest.mark.slow)
+                                              for n in ("uniform", "lognormal")])
+def test_volume_diameter_decoupling_is_the_py_beta_baseline(name):
+    q = np.linspace(0.5, 13.0, 40)
+    dist = MD_DISTRIBUTIONS[name](0.1)
+    got = S.decoupling(jnp.asarray(q), dist, 0.35, quadrature=Quadrature(nodes=64),
+                       structure_diameter="volume").intensity
+    np.testing.assert_allclose(np.asarray(got), _py_beta(q, dist, 0.35), rtol=1e-12)
+
+
+def _baseline(q, dist, eta):
+    return S.decoupling(q, dist, eta, quadrature=Quadrature(nodes=64),
+                        structure_diameter="volume").intensity
 
 
 @pytest.mark.parametrize("closure", ["percus_yevick", pytest.param("rfa",
@@ -311,7 +342,7 @@ def test_md_error_at_true_parameters(name, closure):
 
     got = median_mse(lambda e, s: S.mixture(q, make(s), e, quadrature=quad,
                                             closure=closure).intensity)
-    baseline = median_mse(lambda e, s: _py_beta(q, make(s), e))
+    baseline = median_mse(lambda e, s: _baseline(q, make(s), e))
     assert got < {"percus_yevick": 0.85, "rfa": 0.95}[closure] * baseline, (got, baseline)
 
 

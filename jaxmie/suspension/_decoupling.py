@@ -1,7 +1,7 @@
 r"""The decoupling approximation for polydisperse hard spheres (Kotlarchyk & Chen 1983).
 
 With the amplitude F(q, R) = V(R) f(qR) averaged over the number distribution and S for
-monodisperse spheres of the mean diameter 2 <R>:
+monodisperse Percus-Yevick spheres of one diameter, by default the mean diameter 2 <R>:
 
 .. math::
     I(q) = \langle F^2 \rangle\,[1 + \beta(q)(S(q) - 1)],\qquad
@@ -10,6 +10,13 @@ monodisperse spheres of the mean diameter 2 <R>:
 `decoupling` returns it normalised by <V^2>: I/<V^2> = P(q)[1 + beta(S - 1)] with
 P = <F^2>/<V^2>. For light, `mie_decoupling` uses the Mie amplitudes S1, S2 in place of F.
 The exact polydisperse alternative is `mixture` (see `_mixture`).
+
+``structure_diameter="volume"`` takes S at the mean-volume diameter 2 <R^3>^(1/3) instead:
+the "PY + beta" baseline of Ding et al. (2025). Against their molecular-dynamics intensities
+(median per-curve MSE of log10 I at the true eta and sigma, Q D0 = 3..13, eta up to 0.5) it
+is 5.8e-4 to 7.5e-4 for uniform, normal and log-normal sizes, against 5.9e-4 to 9.0e-4 at the
+mean diameter and 4.3e-4 to 5.3e-4 for the exact PY mixture; all three grow steeply with eta
+(~1e-5 below eta = 0.1, 1e-3 to 3e-3 at 0.4-0.5).
 
 References:
     M. Kotlarchyk and S.-H. Chen, J. Chem. Phys. 79, 2461 (1983).
@@ -47,7 +54,7 @@ class Decoupling:
     Attributes:
         form: P(q) = <F^2>(q) / <F^2>(0) (1 at q = 0 for RGD).
         beta: <F>^2 / <F^2> (1 for monodisperse spheres).
-        structure: S(q) of monodisperse hard spheres of the mean diameter.
+        structure: S(q) of monodisperse hard spheres of the mean (or mean-volume) diameter.
         intensity: P [1 + beta (S - 1)], per particle and normalised by <F^2>(0).
         error: with the adaptive quadrature, the estimated relative error of the size
             averages at each q (of <F^2> against itself, of <F> against sqrt(<F^2>)); None
@@ -68,7 +75,7 @@ def _rgd_amplitudes(q, radii):
 
 
 def decoupling(q, dist, eta, *, quadrature: Quadrature = Quadrature(),
-               rtol: float = 1e-6) -> Decoupling:
+               rtol: float = 1e-6, structure_diameter: str = "mean") -> Decoupling:
     """Decoupling approximation for polydisperse hard spheres in the RGD approximation.
 
     Args:
@@ -79,14 +86,19 @@ def decoupling(q, dist, eta, *, quadrature: Quadrature = Quadrature(),
             concrete parameters and q (see jaxmie.ensemble.mean_optics); under jit pass a
             fixed rule (Quadrature(nodes=...) or one returned with breaks).
         rtol: target relative error of the adaptive rule.
+        structure_diameter: "mean" (2 <R>, Kotlarchyk & Chen) or "volume" (2 <R^3>^(1/3),
+            Ding et al.'s PY + beta; errors in the module docstring).
 
     Returns:
         Decoupling with fields of shape Q.
     """
     q = jnp.asarray(q)
     dist.check()
+    if structure_diameter not in _STRUCTURE_DIAMETERS:
+        raise ValueError(f"decoupling: structure_diameter must be one of "
+                         f"{_STRUCTURE_DIAMETERS}; got {structure_diameter!r}")
     if not quadrature.adaptive or dist.given_nodes:
-        return _decoupling(q, dist, eta, quadrature)
+        return _decoupling(q, dist, eta, quadrature, structure_diameter)
     primal = concrete_distribution(dist, "decoupling", q)
     q_host = np.asarray(concrete_value(q), float).reshape(-1)
 
@@ -101,7 +113,7 @@ def decoupling(q, dist, eta, *, quadrature: Quadrature = Quadrature(),
         return np.concatenate([np.sqrt(mean_f2 * totals[-1]), mean_f2, np.abs(totals[-2:])])
 
     rule, estimate = _adaptive(primal, integrand, scale, rtol, quadrature, q_host.max())
-    out = _decoupling(q, dist, eta, rule)
+    out = _decoupling(q, dist, eta, rule, structure_diameter)
     error = np.maximum(estimate[:count], estimate[count:2 * count]).reshape(q.shape)
     return dataclasses.replace(out, error=jnp.asarray(error, out.form.dtype))
 
@@ -115,8 +127,11 @@ def _adaptive(dist, integrand, scale, rtol, quadrature, wavenumber_max):
                            start_panels=start)
 
 
-@functools.partial(jax.jit, static_argnames=("quadrature",))
-def _decoupling(q, dist, eta, quadrature):
+_STRUCTURE_DIAMETERS = ("mean", "volume")
+
+
+@functools.partial(jax.jit, static_argnames=("quadrature", "structure_diameter"))
+def _decoupling(q, dist, eta, quadrature, structure_diameter="mean"):
     radii, weights = dist.nodes(quadrature)  # (K,)
     volume = radii**3
     amp = _rgd_amplitudes(q, radii)  # (K, *Q)
@@ -124,7 +139,11 @@ def _decoupling(q, dist, eta, quadrature):
     mean_f2 = jnp.tensordot(weights, amp * amp, axes=(0, 0))
     form = mean_f2 / jnp.sum(weights * volume**2)
     beta = mean_f**2 / mean_f2
-    s = percus_yevick(q, 2 * jnp.sum(weights * radii), eta)
+    if structure_diameter == "volume":
+        diameter = 2 * jnp.sum(weights * volume) ** (1 / 3)
+    else:
+        diameter = 2 * jnp.sum(weights * radii)
+    s = percus_yevick(q, diameter, eta)
     return Decoupling(form=form, beta=beta, structure=s, intensity=form * (1 + beta * (s - 1)))
 
 
