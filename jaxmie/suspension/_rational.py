@@ -62,6 +62,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._linalg import small_solve
+
 __all__ = ["bmcsl_pressure", "contact_values", "rfa_alpha", "rfa_coherent", "rfa_series"]
 
 _TERMS = 30  # Taylor terms of phi_n for |x| < 2: the first one left out is below 1e-24
@@ -146,10 +148,10 @@ def rfa_series(diameters, density_i, alpha, order: int = _ORDER):
     a = [_a_matrix(tuple(c[j] * diameters**j for c in (_PHI[0], _PHI[1], _PHI[2])),
                    diameters, density_i, ls) for j in range(order + 1)]
     b = [jnp.eye(k) - a[0], alpha * jnp.eye(k) - a[1]] + [-m for m in a[2:]]
-    lu = jax.scipy.linalg.lu_factor(b[0])
-    x = [jax.scipy.linalg.lu_solve(lu, jnp.eye(k))]
+    inverse = small_solve(b[0], jnp.eye(k))
+    x = [inverse]
     for n in range(1, order + 1):
-        x.append(-jax.scipy.linalg.lu_solve(lu, sum(b[m] @ x[n - m] for m in range(1, n + 1))))
+        x.append(-inverse @ sum(b[m] @ x[n - m] for m in range(1, n + 1)))
     lx = [sum(ls[m] @ x[n - m] for m in range(min(n, 2) + 1)) for n in range(order + 1)]
     s_ij = (diameters[:, None] + diameters[None, :]) / 2
     e = [(-s_ij) ** n / math.factorial(n) for n in range(order + 1)]
@@ -161,7 +163,7 @@ def _density_times_inverse_compressibility(diameters, density_i, alpha):
     f3 = rfa_series(diameters, density_i, alpha, order=3)[3]
     root = jnp.sqrt(density_i)
     s0 = jnp.eye(diameters.shape[0]) - 2 * root[:, None] * root[None, :] * f3
-    return root @ jnp.linalg.solve(s0, root)
+    return root @ small_solve(s0, root)
 
 
 def _safe_divide(y, x):
@@ -222,7 +224,7 @@ def rfa_coherent(q, diameters, density_i, amplitudes_, alpha=None):
             _phis(s * diameters), diameters, density_i, ls)
         lmat = ls[0] + ls[1] * s + ls[2] * s**2
         v = (phase * root * fk).T  # (K, C)
-        y = jnp.linalg.solve(b, v)
+        y = small_solve(b, v)
         return jnp.sum(fk**2) + 2 / kk**3 * jnp.sum(jnp.imag((lmat.T @ v) * y))
 
     series = rfa_series(diameters, density_i, alpha)
