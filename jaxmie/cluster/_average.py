@@ -12,9 +12,10 @@ The incident coefficients about sphere i (normalisation of jaxmie.cluster._waves
 p_i = J(r_i) p_0 with p_0 = 4 pi i^l (X*_lm . e, i X*_lm . (k^ x e)) and J(d) the regular
 translation (jaxmie.cluster._translation, regular=True). Summing over the polarisations
 gives the tangential projector I - k^ k^T, and the orthonormality of X_lm and
-k^ x X_lm over the sphere then gives <p_0 p_0^dagger> = 2 pi I for every mode; since
-J(r_i) J(r_j)^dagger = J(r_i - r_j) (J unitary, exact entry by entry, with no truncation
-of the intermediate sum),
+k^ x X_lm over the sphere then gives <p_0 p_0^dagger> = 2 pi I over all modes. The
+untruncated translations are unitary and compose, J(r_i) J(r_j)^dagger = J(r_i - r_j), so
+the lmax block needed here is exactly the lmax block of J(r_i - r_j) (no truncated
+intermediate sum):
 
 .. math::
     \langle p_i\, p_j^\dagger\rangle = 2\pi\, J(\mathbf r_i - \mathbf r_j) =: 2\pi\,\mathcal J_{ij},
@@ -43,8 +44,9 @@ F = S^-1 G S; with K = S J S (entries bounded: |t_l| and the regular translation
 Tr(T F J) = sum_a (t_a / S_a^2) (G K)_aa and Tr(D F J F^dagger) = sum_a (D_a / S_a^2)
 (G K G^dagger)_aa, so nothing large multiplies anything small. One LU of the
 (2 N n_modes)^2 matrix, solved for the 4 N n_modes columns [K, I]: time
-O((2 N n_modes)^3), memory ~6 complex matrices of that size (6 x 23 MB at 1,200 unknowns,
-e.g. N = 25 at lmax = 4; 6 x 0.37 GB at N = 100, lmax = 4). MAX_UNKNOWNS bounds it.
+O((2 N n_modes)^3), memory ~8 complex matrices of that size (23 MB each at 1,200
+unknowns, e.g. N = 25 at lmax = 4; 0.37 GB each at N = 100, lmax = 4; more in reverse
+mode). MAX_UNKNOWNS bounds it.
 
 References:
     D. W. Mackowski and M. I. Mishchenko, J. Opt. Soc. Am. A 13, 2266 (1996).
@@ -117,12 +119,25 @@ def averaged_multipoles(terms: SphereTerms, positions, *, lmax: int):
 def averaged_cross_sections(particles, positions, wavelength, n_env=1.0, *,
                             lmax: int | None = None,
                             n_max: int | None = None) -> ClusterCrossSections:
-    """Extinction, scattering and absorption of a cluster averaged over its orientations.
+    r"""Extinction, scattering and absorption of a cluster averaged over its orientations.
 
     Equivalently, averaged over the incident direction (4 pi) and two orthonormal
     polarisations at a fixed cluster, exactly in the multipole model at this lmax: the
-    average of jaxmie.cluster.cross_sections over every plane wave (module docstring of
-    jaxmie.cluster._average; Mackowski & Mishchenko 1996), from one dense solve.
+    average of jaxmie.cluster.cross_sections over every plane wave, from one dense solve.
+    With T the spheres' T-matrices, W the outgoing-to-regular and J the regular
+    translations between their centres (J_ii = I), F = (I - W T)^-1 and D the absorbed
+    parts (Re b_l - |b_l|^2, Re a_l - |a_l|^2),
+
+    .. math::
+        \langle C_\mathrm{ext}\rangle = -\frac{2\pi}{k^2}\,\mathrm{Re}\,
+            \mathrm{Tr}(T F J), \qquad
+        \langle C_\mathrm{abs}\rangle = \frac{2\pi}{k^2}\,\mathrm{Tr}(D F J F^\dagger),
+        \qquad \langle C_\mathrm{sca}\rangle = \langle C_\mathrm{ext}\rangle
+            - \langle C_\mathrm{abs}\rangle,
+
+    from <p_i p_j^dagger> = 2 pi J(r_i - r_j) for the incident coefficients p (derivation
+    in jaxmie.cluster._average). The trace runs over the sphere-centred modes: no
+    T-matrix about a common origin, which would need lmax ~ k R_cluster.
 
     Args:
         particles: as in jaxmie.cluster.solve (Sphere, CoreShell, Multilayer or a sequence).
@@ -138,8 +153,13 @@ def averaged_cross_sections(particles, positions, wavelength, n_env=1.0, *,
         ClusterCrossSections of scalars, nm^2; sca = ext - abs.
 
     Cost: one dense LU of 2 N lmax (lmax + 2) unknowns, O((N n_modes)^3) time; a ValueError
-    above MAX_UNKNOWNS = 8000 (~6 GB). jit (static lmax), vmap and grad (positions, radii,
-    indices, wavelength) go through it.
+    above MAX_UNKNOWNS = 8000 (1 GB per matrix, ~8 of them). jit (static lmax), vmap and
+    grad (positions, radii, indices, wavelength) go through it.
+
+    References:
+        D. W. Mackowski and M. I. Mishchenko, J. Opt. Soc. Am. A 13, 2266 (1996).
+        M. I. Mishchenko, L. D. Travis and A. A. Lacis, Scattering, Absorption, and
+        Emission of Light by Small Particles (Cambridge University Press, 2002).
     """
     positions, lmax = checked_cluster(particles, positions, wavelength, n_env, lmax)
     n = positions.shape[0]
