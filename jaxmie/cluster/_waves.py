@@ -236,7 +236,7 @@ def hankel_sequence(x: jnp.ndarray, order: int) -> jnp.ndarray:
 
 
 def bessel_sequence(x: jnp.ndarray, order: int) -> jnp.ndarray:
-    r"""Spherical Bessel functions j_0(x) .. j_order(x) of real x > 0 (order >= 2).
+    r"""Spherical Bessel functions j_0(x) .. j_order(x) of real x > 0 (order >= 1).
 
     j_0 = sin(x) / x; the higher orders are psi_1(x) / x times the ratios
     psi_p / psi_{p-1} of jaxmie._special.riccati_bessel (downward recurrence started above
@@ -251,7 +251,7 @@ def bessel_sequence(x: jnp.ndarray, order: int) -> jnp.ndarray:
     rb = jax.vmap(riccati_bessel, (0, None))(z, order)
     psi_1 = jnp.real(jnp.exp(-1j * z) * rb.psi_1_scaled)
     psi = psi_1[:, None] * jnp.cumprod(jnp.concatenate(
-        [jnp.ones_like(rb.psi_ratio[:, :1]), rb.psi_ratio], -1), -1)
+        [jnp.ones((z.shape[0], 1), dtype), rb.psi_ratio], -1), -1)
     j = jnp.concatenate([jnp.sin(z)[:, None], psi.astype(dtype)], -1) / z[:, None]
     return jnp.real(j).astype(dtype).reshape(*x.shape, order + 1)
 
