@@ -5,6 +5,7 @@ solvers), _translation (translation coefficients), _tmatrix (per-sphere T-matric
 _truncation (the converged lmax) and _outputs (cross sections, far and near fields).
 """
 
+from ._average import averaged_cross_sections as averaged_cross_sections
 from ._dipoles import ClusterCrossSections as ClusterCrossSections
 from ._dipoles import ClusterSolution as ClusterSolution
 from ._dipoles import Polarizabilities as Polarizabilities

@@ -52,7 +52,8 @@ from jax import lax
 from ._translation import coupling, source_terms, translation_matrices
 from ._waves import mode_orders, n_modes, plane_wave_coefficients
 
-__all__ = ["MultipoleSolution", "solve_multipoles", "unit_incidence"]
+__all__ = ["MultipoleSolution", "balancing_scale", "block_matrix", "dense_matrix",
+           "solve_multipoles", "unit_incidence"]
 
 
 @jax.tree_util.register_dataclass
@@ -125,16 +126,29 @@ def _parity(v):
     return jnp.stack([(v[0] + v[1]) / 2, (v[0] - v[1]) / 2], 1)
 
 
-def _dense_matrix(positions, k, rows, columns, lmax):
+def balancing_scale(t_modes):
+    """S = sqrt|T| of the scaled system y = S f (module docstring, Stability), floored at the
+    smallest normal number. S is any fixed diagonal, so it carries no derivative."""
+    tiny = jnp.finfo(jnp.real(t_modes).dtype).tiny
+    return lax.stop_gradient(jnp.sqrt(jnp.maximum(jnp.abs(t_modes), tiny)))
+
+
+def block_matrix(a, b):
+    """(N, N, n_modes, n_modes) translation coefficients A, B of every pair -> the dense
+    (N 2 n_modes)^2 matrix [[A, B], [B, A]] per pair, ordered (sphere, pol, mode)."""
+    n, nm = a.shape[0], a.shape[-1]
+    w = jnp.stack([jnp.stack([a, b], -3), jnp.stack([b, a], -3)], -4)  # (N, N, 2, 2, nm, nm)
+    return w.transpose(0, 2, 4, 1, 3, 5).reshape(n * 2 * nm, n * 2 * nm)
+
+
+def dense_matrix(positions, k, rows, columns, lmax):
     """I - diag(rows) W diag(columns) as a dense (N 2 n_modes)^2 matrix, unknowns ordered
     (sphere, pol, mode); rows and columns of shape (N, 2, n_modes)."""
     n, nm = positions.shape[0], n_modes(lmax)
     if n == 1:  # no pairs (and XLA would constant-fold the all-masked products)
         return jnp.eye(2 * nm, dtype=columns.dtype)
     mask = ~jnp.eye(n, dtype=bool)
-    a, b = translation_matrices(positions[:, None] - positions[None], k, lmax, mask)
-    w = jnp.stack([jnp.stack([a, b], -3), jnp.stack([b, a], -3)], -4)  # (N, N, 2, 2, nm, nm)
-    w = w.transpose(0, 2, 4, 1, 3, 5).reshape(n * 2 * nm, n * 2 * nm)
+    w = block_matrix(*translation_matrices(positions[:, None] - positions[None], k, lmax, mask))
     return jnp.eye(w.shape[0], dtype=w.dtype) - rows.reshape(-1, 1) * w * columns.reshape(-1)
 
 
@@ -160,15 +174,12 @@ def solve_multipoles(terms, positions, direction, polarization, *, lmax, method,
     phase = jnp.exp(1j * k * (positions @ d))
     incident = phase[:, None, None] * plane_wave_coefficients(d, e, lmax)  # (N, 2, nm)
     t_modes = _per_mode(terms.t, lmax)  # (N, 2, nm)
-    # Solved for y = S f with S = sqrt|T| (module docstring, Stability); S is any fixed
-    # diagonal, so it carries no derivative.
-    tiny = jnp.finfo(positions.dtype).tiny
-    scale = lax.stop_gradient(jnp.sqrt(jnp.maximum(jnp.abs(t_modes), tiny)))
+    scale = balancing_scale(t_modes)
     columns = t_modes / scale
     rhs = (scale * incident).reshape(-1)
 
     if method == "dense":
-        matrix = _dense_matrix(positions, k, scale, columns, lmax)
+        matrix = dense_matrix(positions, k, scale, columns, lmax)
         scaled = jnp.linalg.solve(matrix, rhs)
 
         def matvec(f):

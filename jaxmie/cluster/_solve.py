@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import operator
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -15,7 +16,7 @@ from ._tmatrix import as_particle_list, sphere_terms
 from ._truncation import cluster_lmax, proximity
 from ._waves import n_modes
 
-__all__ = ["solve"]
+__all__ = ["checked_cluster", "solve"]
 
 #: method="auto" takes the dense solver up to this many unknowns (2 N lmax (lmax + 2)).
 DENSE_UNKNOWNS = 1200
@@ -85,11 +86,31 @@ def solve(particles, positions, wavelength, n_env=1.0, direction=(0.0, 0.0, 1.0)
         and ``converged`` (check them with GMRES, e.g. ``jnp.all(sol.converged)`` under vmap).
         Use jaxmie.cluster.cross_sections, far_field and near_field on either.
     """
+    if method not in ("auto", "dense", "gmres"):
+        raise ValueError(f"method must be 'auto', 'dense' or 'gmres'; got {method!r}")
+    positions, lmax = checked_cluster(particles, positions, wavelength, n_env, lmax)
+    n = positions.shape[0]
+    terms = sphere_terms(particles, wavelength, n_env, lmax, n_max, n_particles=n)
+    if method == "auto":
+        method = "dense" if 2 * n * n_modes(lmax) <= DENSE_UNKNOWNS else "gmres"
+    kwargs = {"method": method, "tol": tol, "restart": restart, "maxiter": maxiter}
+    direction, polarization = jnp.asarray(direction), jnp.asarray(polarization)
+    if lmax == 1:
+        pol = polarizabilities_of(terms.t, terms.absorption, terms.wavenumber)
+        return solve_dipoles(pol, positions, direction, polarization, **kwargs)
+    return solve_multipoles(terms, positions, direction, polarization, lmax=lmax, **kwargs)
+
+
+def checked_cluster(particles, positions, wavelength, n_env, lmax: int | None
+                    ) -> tuple[jax.Array, int]:
+    """Positions as an (N, 3) array and the static lmax, after the checks of solve.
+
+    Raises ValueError for a bad shape of positions, overlapping spheres (when concrete), a
+    bad lmax, or lmax=None with traced inputs; None picks jaxmie.cluster.lmax_for's order.
+    """
     positions = jnp.asarray(positions)
     if positions.ndim != 2 or positions.shape[-1] != 3:
         raise ValueError(f"positions must have shape (N, 3); got {positions.shape}")
-    if method not in ("auto", "dense", "gmres"):
-        raise ValueError(f"method must be 'auto', 'dense' or 'gmres'; got {method!r}")
     n = positions.shape[0]
     radii = _outer_radii(particles, n)
     centres = concrete_value(positions)
@@ -110,12 +131,4 @@ def solve(particles, positions, wavelength, n_env=1.0, direction=(0.0, 0.0, 1.0)
             lmax = None
         if lmax is None or lmax < 1:
             raise ValueError(f"lmax must be an integer >= 1 (static); got {lmax!r}")
-    terms = sphere_terms(particles, wavelength, n_env, lmax, n_max, n_particles=n)
-    if method == "auto":
-        method = "dense" if 2 * n * n_modes(lmax) <= DENSE_UNKNOWNS else "gmres"
-    kwargs = {"method": method, "tol": tol, "restart": restart, "maxiter": maxiter}
-    direction, polarization = jnp.asarray(direction), jnp.asarray(polarization)
-    if lmax == 1:
-        pol = polarizabilities_of(terms.t, terms.absorption, terms.wavenumber)
-        return solve_dipoles(pol, positions, direction, polarization, **kwargs)
-    return solve_multipoles(terms, positions, direction, polarization, lmax=lmax, **kwargs)
+    return positions, lmax

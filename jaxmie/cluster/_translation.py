@@ -26,6 +26,10 @@ are polynomials in cos(theta) of degree <= 4 lmax after the azimuthal integral, 
 factorials, no 3j recursions). tests/test_cluster_multipoles.py checks them against treams'
 tl_vsw_A, tl_vsw_B (Tsang, Kong & Shin's closed form) and the field identity itself.
 
+The regular wave Rg M_lm about r_j is likewise a sum of regular waves about r_i, for every
+r, with the same formulas and j_p in place of h_p (``regular=True``; the coefficients are
+then those of a unitary operator, J(d)^dagger = J(-d), used by jaxmie.cluster._average).
+
 Everything geometric in a pair is then the (2 lmax + 1)^2 numbers
 U_pq(d) = h_p(kd) Y_pq(d^) (upward Hankel recurrence, smooth Cartesian harmonics; no
 division by sin(theta), so pairs on the z axis have exact derivatives), and the coupling of
@@ -59,7 +63,14 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from ._waves import hankel_sequence, legendre_tables, mode_orders, n_modes, spherical_harmonics
+from ._waves import (
+    bessel_sequence,
+    hankel_sequence,
+    legendre_tables,
+    mode_orders,
+    n_modes,
+    spherical_harmonics,
+)
 
 __all__ = [
     "coupling",
@@ -105,8 +116,8 @@ def translation_coefficients(lmax: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def pair_coefficients(displacement: jnp.ndarray, wavenumber, lmax: int,
-                      mask: jnp.ndarray | None = None) -> jnp.ndarray:
-    """U_pq(d) = h_p(kd) Y_pq(d^) for p = 0..2 lmax, |q| <= p.
+                      mask: jnp.ndarray | None = None, regular: bool = False) -> jnp.ndarray:
+    """U_pq(d) = h_p(kd) Y_pq(d^) (or j_p(kd) Y_pq(d^) if regular) for p = 0..2 lmax, |q| <= p.
 
     Args:
         displacement: real, shape (..., 3); d = r_target - r_source in nm.
@@ -114,6 +125,7 @@ def pair_coefficients(displacement: jnp.ndarray, wavenumber, lmax: int,
         lmax: highest multipole degree (static).
         mask: bool, broadcastable to displacement.shape[:-1]; False (and d = 0) entries
             are zero, with zero (not NaN) gradients.
+        regular: spherical Bessel j_p instead of Hankel h_p (static).
 
     Returns:
         complex, shape (..., (2 lmax + 1)^2); (p, q) at index p^2 + p + q.
@@ -124,7 +136,8 @@ def pair_coefficients(displacement: jnp.ndarray, wavenumber, lmax: int,
     r = jnp.sqrt(jnp.sum(safe ** 2, -1))
     y = spherical_harmonics(safe / r[..., None], 2 * lmax)
     p = np.repeat(np.arange(2 * lmax + 1), 2 * np.arange(2 * lmax + 1) + 1)
-    u = hankel_sequence(wavenumber * r, 2 * lmax)[..., p] * y
+    radial = bessel_sequence if regular else hankel_sequence
+    u = radial(wavenumber * r, 2 * lmax)[..., p] * y
     return jnp.where(ok[..., None], u, 0)
 
 
@@ -145,7 +158,8 @@ def _dense_tables(lmax: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def translation_matrices(displacement: jnp.ndarray, wavenumber, lmax: int,
-                         mask: jnp.ndarray | None = None) -> tuple[jnp.ndarray, jnp.ndarray]:
+                         mask: jnp.ndarray | None = None, regular: bool = False
+                         ) -> tuple[jnp.ndarray, jnp.ndarray]:
     """A and B of every pair (module docstring), for dense assembly and tests.
 
     Args:
@@ -153,11 +167,12 @@ def translation_matrices(displacement: jnp.ndarray, wavenumber, lmax: int,
         wavenumber: host k, 1/nm.
         lmax: highest degree (static).
         mask: as in pair_coefficients.
+        regular: the regular-to-regular coefficients (j_p; static).
 
     Returns:
         (A, B): complex, each of shape (..., n_modes, n_modes), indexed [(L, M), (l, m)].
     """
-    u = pair_coefficients(displacement, wavenumber, lmax, mask)
+    u = pair_coefficients(displacement, wavenumber, lmax, mask, regular)
     c_a, c_b, index = _dense_tables(lmax)
     a = b = jnp.zeros((*u.shape[:-1], *index.shape[:2]), u.dtype)
     for p in range(2 * lmax + 1):  # one (..., n_modes, n_modes) gather of U per order p

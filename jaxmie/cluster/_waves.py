@@ -44,7 +44,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._special import riccati_bessel
+
 __all__ = [
+    "bessel_sequence",
     "far_field_modes",
     "hankel_sequence",
     "mode_orders",
@@ -230,6 +233,27 @@ def hankel_sequence(x: jnp.ndarray, order: int) -> jnp.ndarray:
     for p in range(1, order):
         out.append((2 * p + 1) * inv * out[-1] - out[-2])
     return jnp.stack(out[: order + 1], -1)
+
+
+def bessel_sequence(x: jnp.ndarray, order: int) -> jnp.ndarray:
+    r"""Spherical Bessel functions j_0(x) .. j_order(x) of real x > 0 (order >= 1).
+
+    j_0 = sin(x) / x; the higher orders are psi_1(x) / x times the ratios
+    psi_p / psi_{p-1} of jaxmie._special.riccati_bessel (downward recurrence started above
+    max(order, x), so j_p keeps full relative accuracy where it is tiny, p >> x, unlike the
+    upward recurrence of the real part of h_p; derivatives from its closed-form rule).
+
+    Returns:
+        complex (real values), shape (*x.shape, order + 1).
+    """
+    dtype = jnp.result_type(x.dtype, jnp.complex64)
+    z = x.astype(dtype).reshape(-1)
+    rb = jax.vmap(riccati_bessel, (0, None))(z, order)
+    psi_1 = jnp.real(jnp.exp(-1j * z) * rb.psi_1_scaled)
+    psi = psi_1[:, None] * jnp.cumprod(jnp.concatenate(
+        [jnp.ones((z.shape[0], 1), dtype), rb.psi_ratio], -1), -1)
+    j = jnp.concatenate([jnp.sin(z)[:, None], psi.astype(dtype)], -1) / z[:, None]
+    return jnp.real(j).astype(dtype).reshape(*x.shape, order + 1)
 
 
 def plane_wave_coefficients(direction: jnp.ndarray, polarization: jnp.ndarray, lmax: int
