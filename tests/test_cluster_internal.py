@@ -81,7 +81,7 @@ def _check_single(name, lmax=16):
 def test_one_core_shell_inside_matches_scattnlay():
     """Low order (lmax = 4, as scattnlay's nmax): the same truncated series."""
     err_e, err_h = _check_single("core_shell", lmax=4)
-    # Measured ...
+    # Measured 1.8e-14 (E), 1.3e-14 (Z H).
     assert err_e < 1e-12 and err_h < 1e-12
 
 
@@ -152,7 +152,8 @@ def test_boundary_conditions_converge_with_lmax():
     polynomial factor). Across the core-shell's inner interface, within one sphere's
     expansion, they hold to rounding at any lmax."""
     surfaces, shells = zip(*(_cluster_mismatch(lmax) for lmax in (4, 8, 12)))
-    # Measured: surfaces 0.26, 0.053, 0.0085; shell interface ...
+    # Measured: surfaces 0.26, 0.053, 0.0085; shell interface 2e-11 (the 1e-12 offsets
+    # times the fields' radial derivatives).
     assert surfaces[1] < 0.3 * surfaces[0] and surfaces[2] < 0.3 * surfaces[1]
     assert surfaces[2] < 1.2e-2
     assert max(shells) < 1e-10
@@ -172,32 +173,46 @@ def _interior_intensity(positions, r_shell, n_shell, wavelength):
     return jnp.sum(jnp.abs(e) ** 2)
 
 
-@pytest.mark.slow
-def test_interior_gradients_match_finite_differences():
-    """Reverse and forward derivatives of |E|^2 at interior points with respect to a sphere's
-    position, a shell radius, a shell index and the wavelength, against central differences
-    (step h: error ~h^2, ~1e-9 relative here)."""
+def _gradient_errors():
+    """Relative differences of reverse and forward derivatives from central differences
+    (step h: error ~h^2), for a sphere's x and z position, a shell radius, a shell index
+    and the wavelength (forward mode only for the first three)."""
     args = (jnp.asarray(CENTRES), 85.0, 0.2 + 3.5j, WAVELENGTH)
     reverse = jax.grad(_interior_intensity, argnums=(0, 1, 2, 3))(*args)
     forward = jax.jacfwd(_interior_intensity, argnums=(0, 1))(*args)
     f = lambda *a: float(_interior_intensity(*a))
+    assert np.isfinite(f(*args)) and f(*args) > 0
     h = 1e-3
-    shift = lambda i, j: args[0].at[i, j].add(h)
-    checks = [  # (central difference, reverse, forward or None)
-        ((f(shift(1, 0), *args[1:]) - f(args[0].at[1, 0].add(-h), *args[1:])) / (2 * h),
-         reverse[0][1, 0], forward[0][1, 0]),
-        ((f(shift(0, 2), *args[1:]) - f(args[0].at[0, 2].add(-h), *args[1:])) / (2 * h),
-         reverse[0][0, 2], forward[0][0, 2]),
-        ((f(args[0], 85.0 + h, *args[2:]) - f(args[0], 85.0 - h, *args[2:])) / (2 * h),
-         reverse[1], forward[1]),
-        ((f(*args[:2], args[2] + 1e-6, args[3]) - f(*args[:2], args[2] - 1e-6, args[3]))
-         / 2e-6, np.real(reverse[2]), None),
-        ((f(*args[:3], WAVELENGTH + h) - f(*args[:3], WAVELENGTH - h)) / (2 * h),
-         reverse[3], None),
+
+    def moved(i, j, step):
+        return (args[0].at[i, j].add(step), *args[1:])
+
+    def changed(index, step):
+        return tuple(a + step if n == index else a for n, a in enumerate(args))
+
+    central = lambda plus, minus, step: (f(*plus) - f(*minus)) / (2 * step)
+    checks = [
+        (central(moved(1, 0, h), moved(1, 0, -h), h), reverse[0][1, 0], forward[0][1, 0]),
+        (central(moved(0, 2, h), moved(0, 2, -h), h), reverse[0][0, 2], forward[0][0, 2]),
+        (central(changed(1, h), changed(1, -h), h), reverse[1], forward[1]),
+        # d/d Re(n): the real part of JAX's gradient of a real function of a complex input
+        (central(changed(2, 1e-6), changed(2, -1e-6), 1e-6), np.real(reverse[2]), None),
+        (central(changed(3, h), changed(3, -h), h), reverse[3], None),
     ]
-    value = f(*args)
-    assert np.isfinite(value) and value > 0
-    for fd, rev, fwd in checks:
-        assert abs(rev - fd) < 1e-6 * abs(fd)
-        if fwd is not None:
-            assert abs(fwd - fd) < 1e-6 * abs(fd)
+    return [abs(float(d) - fd) / abs(fd) for fd, *derivatives in checks
+            for d in derivatives if d is not None]
+
+
+@pytest.mark.slow
+def test_interior_gradients_match_finite_differences():
+    """Reverse and forward derivatives of |E|^2 at two interior points (the homogeneous
+    sphere and the core-shell's metal shell) against central differences."""
+    errors = _gradient_errors()
+    # Measured <= 6.8e-9 (the central differences' own error).
+    assert max(errors) < 1e-7
+    # At the centres and on the z axes through them the derivatives stay finite.
+    sol = cl.solve(CLUSTER, CENTRES, WAVELENGTH, N_ENV, lmax=4, **INCIDENCE)
+    probes = jnp.asarray(np.concatenate([CENTRES, CENTRES + [0.0, 0.0, 30.0]]))
+    intensity = lambda q: jnp.sum(jnp.abs(cl.near_field(sol, q, inside=True)[0]) ** 2)
+    assert np.all(np.isfinite(jax.grad(intensity)(probes)))
+    assert np.all(np.isfinite(jax.jacfwd(intensity)(probes)))
