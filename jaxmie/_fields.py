@@ -69,11 +69,6 @@ __all__ = [
     "plot_field_map",
 ]
 
-# A point closer to the centre than this (in units of 1 / (k |m|)) is moved this far off it:
-# the harmonics' angular factors are undefined at r = 0. The value changes by ~1e-8
-# relative, and the gradient there stays finite (its rounding error is ~eps / 1e-8).
-_ORIGIN_OFFSET = 1e-8
-_OFFSET_DIRECTION = (0.48, 0.6, 0.64)  # a unit vector off every symmetry axis and plane
 _FIELDS = ("total", "scattered", "incident")
 
 
@@ -155,11 +150,7 @@ def _series_at_point(t, k, position, n_max):
     Inside the particle this is the total field; outside it is the scattered field.
     Returns (E, H, outside): complex (3,), complex (3,), bool scalar.
     """
-    m_max = jnp.max(jnp.abs(t.m))
-    offset = _ORIGIN_OFFSET / (k * m_max)
-    near_centre = jnp.sum(position**2) < (offset / 2) ** 2
-    direction = jnp.asarray(_OFFSET_DIRECTION, position.dtype)
-    position = position + jnp.where(near_centre, offset, 0) * direction
+    position = _layer_fields.off_centre(t, k, position)
     r = jnp.sqrt(jnp.sum(position**2))
     f, df, rho, m_j, outside = _layer_fields.radial_functions(t, k * r, n_max)
     e_field, h_field = vsh.plane_wave_series(f, df, rho, position, r, n_max)

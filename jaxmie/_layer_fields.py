@@ -199,6 +199,30 @@ def layer_tables(x: jax.Array, m: jax.Array, n_max: int) -> LayerTables:
     )
 
 
+# A point closer to the centre than this (in units of 1 / (k |m|)) is moved this far off it:
+# the harmonics' angular factors are undefined at r = 0. The value changes by ~1e-8
+# relative, and the gradient there stays finite (its rounding error is ~eps / 1e-8).
+_ORIGIN_OFFSET = 1e-8
+_OFFSET_DIRECTION = (0.48, 0.6, 0.64)  # a unit vector off every symmetry axis and plane
+
+
+def off_centre(t: LayerTables, k: jax.Array, position: jax.Array) -> jax.Array:
+    """The point (3,) relative to the centre, moved 1e-8 / (k max|m|) off it if closer.
+
+    Args:
+        t: LayerTables of the particle.
+        k: real scalar host wavenumber (inverse length unit of position).
+        position: real (3,).
+
+    Returns:
+        real (3,), nonzero, so that its direction is defined.
+    """
+    offset = _ORIGIN_OFFSET / (k * jnp.max(jnp.abs(t.m)))
+    near_centre = jnp.sum(position**2) < (offset / 2) ** 2
+    direction = jnp.asarray(_OFFSET_DIRECTION, position.dtype)
+    return position + jnp.where(near_centre, offset, 0) * direction
+
+
 def radial_functions(t: LayerTables, kr: jax.Array, n_max: int):
     """Radial functions (F, F') of both modes at one point, F = (U, V) of its region.
 
@@ -208,8 +232,9 @@ def radial_functions(t: LayerTables, kr: jax.Array, n_max: int):
         n_max: number of orders (static).
 
     Returns:
-        (f, df, rho, m_j): f, df complex (2, N): U, V and their rho-derivatives; rho = m_j kr;
-        m_j the relative index at the point.
+        (f, df, rho, m_j, outside): f, df complex (2, N): U, V and their rho-derivatives;
+        rho = m_j kr; m_j the relative index at the point; outside a bool scalar, True
+        outside the particle (where f is the scattered part alone).
     """
     n_regions = t.m.shape[0]
     region = jnp.sum(kr > t.x_out[:-1])  # 0 = core ... L = outside

@@ -81,6 +81,10 @@ class MultipoleSolution:
         scattered: complex, shape (N, 2, n_modes); t_matrix times local.
         residual: real scalar; ||M f - b|| / ||b|| after the solve (stop_gradient).
         converged: bool scalar; residual <= tol.
+        layer_radii: real, shape (N, L); layer radii of every sphere in nm, inner to
+            outer (spheres with fewer than L layers have their core split into layers of
+            the same index; jaxmie.cluster._tmatrix.padded_layers).
+        layer_index: complex, shape (N, L); relative indices n_l / n_env of those layers.
     """
 
     positions: jax.Array
@@ -95,6 +99,8 @@ class MultipoleSolution:
     scattered: jax.Array
     residual: jax.Array
     converged: jax.Array
+    layer_radii: jax.Array
+    layer_index: jax.Array
 
     @property
     def lmax(self) -> int:
@@ -212,4 +218,5 @@ def solve_multipoles(terms, positions, direction, polarization, *, lmax, method,
                              radius=terms.radius, t_matrix=terms.t,
                              absorption=terms.absorption, incident=incident, local=local,
                              scattered=t_modes * local, residual=residual,
-                             converged=residual <= tol)
+                             converged=residual <= tol, layer_radii=terms.layer_radii,
+                             layer_index=terms.layer_index)

@@ -21,7 +21,8 @@ Bohren & Huffman's (4.61)-(4.62)). The far-field amplitude, E_sca -> F(n) exp(ik
 and |F|^2 is the differential scattering cross section (nm^2/sr). Near fields outside the
 spheres sum every sphere's outgoing waves: E = E_inc + sum_i sum_lm [s^M M_lm + s^N N_lm]
 and Z H = Z H_inc - i sum_i sum_lm [s^M N_lm + s^N M_lm] (from curl M = k N, curl N = k M).
-Inside a sphere's circumscribing surface that expansion does not describe the field.
+Inside a sphere that expansion does not describe the field; there, with ``inside=True``,
+the sphere's exciting field f_i is continued into its layers (jaxmie.cluster._internal).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from ._dipoles import (
     dipole_far_field,
     dipole_near_field,
 )
+from ._internal import internal_fields, sphere_tables
 from ._multipoles import MultipoleSolution, _per_mode
 from ._waves import far_field_modes, outgoing_waves
 
@@ -73,42 +75,52 @@ def multipole_far_field(solution: MultipoleSolution, directions) -> jax.Array:
 _BLOCK_ELEMENTS = 2 ** 21
 
 
-@jax.jit
-def multipole_near_field(solution: MultipoleSolution, points):
-    """Total E and Z H at probe points outside the spheres.
+@functools.partial(jax.jit, static_argnames=("inside",))
+def multipole_near_field(solution: MultipoleSolution, points, inside: bool = False):
+    """Total E and Z H at probe points (module docstring).
 
     Args:
         solution: MultipoleSolution.
         points: real, shape (M, 3), nm.
+        inside: static; True evaluates points inside a sphere (distance to its centre below
+            its outer radius) from its internal expansion (jaxmie.cluster._internal).
 
     Returns:
         (E, H): complex, each (M, 3); H is Z H, relative to the incident wave (|E| = 1).
-        A point at a sphere's centre gets no contribution from that sphere; points inside
-        a sphere get finite values that do not describe the field there.
+        With inside=False, a point inside sphere i gets the field exciting sphere i (the
+        incident wave and the other spheres' outgoing waves), not the field there.
     """
     s = solution
     k = s.wavenumber
     points = jnp.asarray(points).astype(s.positions.dtype)
-    e_inc = s.polarization * jnp.exp(1j * k * (points @ s.direction))[:, None]
-    h_inc = jnp.cross(s.direction.astype(e_inc.dtype), s.polarization) * \
-        jnp.exp(1j * k * (points @ s.direction))[:, None]
+    h_amplitude = jnp.cross(s.direction.astype(s.polarization.dtype), s.polarization)
+    tables = sphere_tables(s) if inside else None
 
     @functools.partial(jax.checkpoint, prevent_cse=False)
     def block(point):
         disp = point[:, None] - s.positions[None]
-        at_centre = jnp.sum(disp ** 2, -1) == 0
-        disp = jnp.where(at_centre[..., None], jnp.ones_like(disp), disp)
-        waves = outgoing_waves(disp, k, s.lmax)  # (B, N, 2, n_modes, 3)
-        coefficients = jnp.where(at_centre[..., None, None], 0, s.scattered)
-        e = jnp.einsum("bjsnc,bjsn->bc", waves, coefficients)
-        h = -1j * jnp.einsum("bjsnc,bjsn->bc", waves[:, :, ::-1], coefficients)
-        return e, h
+        within = jnp.sqrt(jnp.sum(disp ** 2, -1)) < s.radius  # (B, N), at most one per row
+        # A sphere's outgoing waves are not evaluated inside it (they overflow near its
+        # centre): a point on its surface stands in, with zero coefficients.
+        surface = jnp.zeros_like(disp).at[..., 0].set(s.radius)
+        waves = outgoing_waves(jnp.where(within[..., None], surface, disp), k, s.lmax)
+        coefficients = jnp.where(within[..., None, None], 0, s.scattered)
+        phase = jnp.exp(1j * k * (point @ s.direction))[:, None]
+        e = phase * s.polarization + jnp.einsum("bjsnc,bjsn->bc", waves, coefficients)
+        h = phase * h_amplitude - 1j * jnp.einsum("bjsnc,bjsn->bc", waves[:, :, ::-1],
+                                                   coefficients)
+        if not inside:
+            return e, h
+        owner = jnp.argmax(within, -1)
+        in_sphere = jnp.any(within, -1)[:, None]
+        # A point outside every sphere evaluates sphere 0's expansion at its centre instead.
+        e_in, h_in = internal_fields(s, tables, owner,
+                                     jnp.where(in_sphere, point - s.positions[owner], 0))
+        return jnp.where(in_sphere, e_in, e), jnp.where(in_sphere, h_in, h)
 
     per_point = s.positions.shape[0] * s.scattered[0].size * 3
     batch = max(1, min(points.shape[0], _BLOCK_ELEMENTS // per_point))
-    e_sca, h_sca = lax.map(lambda p: tuple(v[0] for v in block(p[None])), points,
-                           batch_size=batch)
-    return e_inc + e_sca, h_inc + h_sca
+    return lax.map(lambda p: tuple(v[0] for v in block(p[None])), points, batch_size=batch)
 
 
 def cross_sections(solution: ClusterSolution | MultipoleSolution) -> ClusterCrossSections:
@@ -142,20 +154,34 @@ def far_field(solution: ClusterSolution | MultipoleSolution, directions) -> jax.
     return multipole_far_field(solution, directions)
 
 
-def near_field(solution: ClusterSolution | MultipoleSolution, points):
+def near_field(solution: ClusterSolution | MultipoleSolution, points, *, inside: bool = False):
     """Total E and Z H (incident plus every sphere's scattered field) at probe points.
 
-    Valid outside the spheres. For the dipole model, also within ~ a radius of a surface
-    the dropped multipoles matter; a point at a sphere's centre gets nothing from it.
+    Outside the spheres: for the dipole model, within ~ a radius of a surface the dropped
+    multipoles matter. Inside the spheres (multipole model, ``inside=True``): in every
+    layer, each sphere's exciting field continued with its layers' radial functions.
 
     Args:
         solution: from jaxmie.cluster.solve.
-        points: real, shape (M, 3), nm.
+        points: real, shape (M, 3), nm; anywhere with ``inside=True`` (a sphere's centre,
+            its interfaces and the z axis included).
+        inside: static bool. True: a point inside sphere i (distance to its centre below
+            its outer radius) gets sphere i's internal field, converged like the solution
+            (tangential E and Z H continuous across the surface to the truncation error
+            of lmax); needs a MultipoleSolution (lmax >= 2). False (default, cheaper to
+            compile and run): a point inside sphere i gets the field exciting it
+            (incident plus the other spheres' scattered fields), not the field there (for
+            the dipole model, a point at a centre gets nothing from that sphere).
 
     Returns:
-        (E, H): complex, each shape (M, 3), relative to the incident field; H is Z H, so
-        the incident wave has |E| = |Z H| = 1 and the intensity enhancement is |E|^2.
+        (E, H): complex, each shape (M, 3), relative to the incident field; H is Z H (Z the
+        host's impedance, inside the spheres too), so the incident wave has |E| = |Z H| = 1
+        and the intensity enhancement is |E|^2.
     """
     if isinstance(solution, ClusterSolution):
+        if inside:
+            raise ValueError("near_field(inside=True) needs the multipole model: solve with "
+                             "lmax >= 2 (the dipole model, lmax = 1, has no internal "
+                             "expansion)")
         return dipole_near_field(solution, points)
-    return multipole_near_field(solution, points)
+    return multipole_near_field(solution, points, inside=inside)

@@ -21,15 +21,17 @@ count.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
 
-from .._coefficients import series
+from .._coefficients import _size_parameters, series
+from .._dispatch import particle_jit
 from .._particles import CoreShell, Multilayer, Particle, Sphere, layer_radii
 
-__all__ = ["SphereTerms", "as_particle_list", "sphere_terms"]
+__all__ = ["SphereTerms", "as_particle_list", "padded_layers", "sphere_terms"]
 
 _PARTICLE_TYPES = (Sphere, CoreShell, Multilayer)
 
@@ -44,12 +46,17 @@ class SphereTerms:
         absorption: real, shape (N, 2, lmax); (Re b_l - |b_l|^2, Re a_l - |a_l|^2).
         radius: real, shape (N,); outer radii in nm.
         wavenumber: real scalar; host k = 2 pi n_env / wavelength in 1/nm.
+        layer_radii: real, shape (N, L); every sphere's layer radii in nm, inner to outer,
+            L the most layers of any sphere (padded_layers).
+        layer_index: complex, shape (N, L); relative indices n_l / n_env of those layers.
     """
 
     t: jax.Array
     absorption: jax.Array
     radius: jax.Array
     wavenumber: jax.Array
+    layer_radii: jax.Array
+    layer_index: jax.Array
 
 
 def as_particle_list(particles) -> list[Particle]:
@@ -61,6 +68,38 @@ def as_particle_list(particles) -> list[Particle]:
         return list(particles)
     raise TypeError("particles must be a Sphere, CoreShell or Multilayer, or a non-empty "
                     f"sequence of them; got {type(particles).__name__}")
+
+
+def padded_layers(radii: jax.Array, index: jax.Array, n_layers: int
+                  ) -> tuple[jax.Array, jax.Array]:
+    """Layers (N, L_g) of spheres as n_layers >= L_g layers describing the same spheres.
+
+    The core is split into n_layers - L_g + 1 concentric layers of equal radial steps and
+    the core's index: interfaces between equal indices change no field (their
+    log-derivative contrast is exactly zero in jaxmie._layer_fields), so spheres with
+    different layer counts share one table.
+
+    Args:
+        radii: real, shape (N, L_g), nm, inner to outer.
+        index: complex, shape (N, L_g).
+        n_layers: L >= L_g (static).
+
+    Returns:
+        (radii, index) of shapes (N, L), (N, L).
+    """
+    extra = n_layers - radii.shape[-1]
+    fractions = jnp.arange(1, extra + 1, dtype=radii.dtype) / (extra + 1)
+    core = radii[:, :1] * fractions
+    return (jnp.concatenate([core, radii], -1),
+            jnp.concatenate([jnp.repeat(index[:, :1], extra, -1), index], -1))
+
+
+@functools.partial(particle_jit, static_argnames=("n_layers",))
+def _layers_of(particle, wavelength, n_env, n_layers):
+    """padded_layers of a particle group: radii (nm) and relative indices, (N_k, n_layers)."""
+    _, index = _size_parameters(particle, wavelength, n_env)  # (*P, L_g)
+    radii = jnp.broadcast_to(layer_radii(particle), index.shape).astype(jnp.real(index).dtype)
+    return padded_layers(*(v.reshape(-1, v.shape[-1]) for v in (radii, index)), n_layers)
 
 
 def sphere_terms(particles, wavelength, n_env, lmax: int, n_max: int | None = None,
@@ -84,26 +123,26 @@ def sphere_terms(particles, wavelength, n_env, lmax: int, n_max: int | None = No
     if orders < lmax:
         raise ValueError(f"n_max must be >= lmax; got n_max={n_max}, lmax={lmax}")
     groups = as_particle_list(particles)
+    n_layers = max(len(group.layers()[0]) for group in groups)
     parts = []
     for group in groups:
         s = series(group, wavelength, n_env, orders)
-        radius = jnp.asarray(layer_radii(group)[..., -1])
         if s.a.ndim == 1:  # batch shape (): one particle
             s = jax.tree.map(lambda v: v[None], s)
-            radius = radius[None]
         elif s.a.ndim != 2:
             raise ValueError("each particle group must have batch shape () or (N,); got "
                              f"{s.a.shape[:-1]}")
         t = -jnp.stack([s.b[:, :lmax], s.a[:, :lmax]], 1)
         absorption = jnp.stack([s.absorption_b[:, :lmax], s.absorption_a[:, :lmax]], 1)
-        parts.append((t, absorption, jnp.broadcast_to(radius, t.shape[:1])))
-    t, absorption, radius = (jnp.concatenate(v) for v in zip(*parts))
+        parts.append((t, absorption, *_layers_of(group, wavelength, n_env, n_layers=n_layers)))
+    t, absorption, radii, index = (jnp.concatenate(v) for v in zip(*parts))
     if n_particles is not None and t.shape[0] != n_particles:
         if t.shape[0] != 1:
             raise ValueError(f"particles describe {t.shape[0]} spheres but positions "
                              f"{n_particles}")
-        t, absorption, radius = (jnp.broadcast_to(v, (n_particles, *v.shape[1:]))
-                                 for v in (t, absorption, radius))
+        t, absorption, radii, index = (jnp.broadcast_to(v, (n_particles, *v.shape[1:]))
+                                       for v in (t, absorption, radii, index))
     real = jnp.real(t).dtype
     k = (2 * jnp.pi * jnp.asarray(n_env) / jnp.asarray(wavelength)).astype(real)
-    return SphereTerms(t=t, absorption=absorption, radius=radius.astype(real), wavenumber=k)
+    return SphereTerms(t=t, absorption=absorption, radius=radii[:, -1], wavenumber=k,
+                       layer_radii=radii, layer_index=index)

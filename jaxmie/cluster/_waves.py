@@ -47,6 +47,7 @@ import numpy as np
 from .._special import riccati_bessel
 
 __all__ = [
+    "angular_parts",
     "bessel_sequence",
     "far_field_modes",
     "hankel_sequence",
@@ -292,6 +293,28 @@ def far_field_modes(unit: jnp.ndarray, lmax: int) -> jnp.ndarray:
     return jnp.stack([(-1j * phase)[:, None] * x, phase[:, None] * n_x], -3)
 
 
+def angular_parts(unit: jnp.ndarray, lmax: int) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """The angular vectors of M_lm and N_lm (module docstring) at unit vectors r^.
+
+    With a radial function F = rho z_l(rho), M_lm = (F / rho) X_lm and
+    N_lm = (F / rho^2) R_lm + (F' / rho) T_lm.
+
+    Args:
+        unit: real unit vectors, shape (..., 3).
+        lmax: highest degree (static).
+
+    Returns:
+        (X_lm, R_lm = i sqrt(l(l+1)) Y_lm r^, T_lm = r^ x X_lm): complex, each of shape
+        (..., n_modes, 3).
+    """
+    y = spherical_harmonics(unit, lmax)
+    x = vector_harmonics(y, lmax)
+    ls, ms = mode_orders(lmax)
+    unit_c = jnp.broadcast_to(unit[..., None, :], x.shape).astype(x.dtype)
+    radial = (y[..., ls * ls + ls + ms] * (1j * np.sqrt(ls * (ls + 1.0))))[..., None] * unit_c
+    return x, radial, jnp.cross(unit_c, x)
+
+
 def outgoing_waves(displacement: jnp.ndarray, wavenumber, lmax: int) -> jnp.ndarray:
     """Outgoing M_lm, N_lm (kind 3) at points r (relative to the expansion centre), r > 0.
 
@@ -304,18 +327,13 @@ def outgoing_waves(displacement: jnp.ndarray, wavenumber, lmax: int) -> jnp.ndar
         complex, shape (..., 2, n_modes, 3).
     """
     r = jnp.sqrt(jnp.sum(displacement ** 2, -1))
-    unit = displacement / r[..., None]
     rho = wavenumber * r
-    y = spherical_harmonics(unit, lmax)
-    x = vector_harmonics(y, lmax)
-    ls, ms = mode_orders(lmax)
+    x, radial, n_x = angular_parts(displacement / r[..., None], lmax)
+    ls, _ = mode_orders(lmax)
     h = hankel_sequence(rho, lmax)
     h_l, h_lm1 = h[..., ls], h[..., ls - 1]
     inv = (1 / rho)[..., None]
-    radial = 1j * np.sqrt(ls * (ls + 1.0)) * h_l * inv * y[..., ls * ls + ls + ms]
     tangential = h_lm1 - ls * h_l * inv  # (rho h_l)' / rho
-    unit_c = unit.astype(x.dtype)
-    n_x = jnp.cross(jnp.broadcast_to(unit_c[..., None, :], x.shape), x)
     m_wave = h_l[..., None] * x
-    n_wave = radial[..., None] * unit_c[..., None, :] + tangential[..., None] * n_x
+    n_wave = (h_l * inv)[..., None] * radial + tangential[..., None] * n_x
     return jnp.stack([m_wave, n_wave], -3)
