@@ -16,7 +16,8 @@ import jaxmie as jm
 from jaxmie import _special as special
 
 # second-order check_grads compiles several programs per argument (12-27 s each on 2 cores)
-ARGUMENTS = [1e-3 + 0j, pytest.param(0.7 + 0.01j, marks=pytest.mark.slow), 3.0 + 0j,
+ARGUMENTS = [1e-3 + 0j, pytest.param(0.7 + 0.01j, marks=pytest.mark.slow),
+             pytest.param(3.0 + 0j, marks=pytest.mark.slow),
              np.pi + 0j, pytest.param(12.0 + 4.0j, marks=pytest.mark.slow), 2.0 + 30.0j]
 
 
@@ -96,6 +97,8 @@ def test_check_grads_second_order(regime):
     check_grads(f, (params,), order=2, modes=("fwd", "rev"), eps=1e-4, rtol=2e-5)
 
 
+@pytest.mark.slow  # second order stays in the default run: check_grads(order=2) above, and
+# test_native.py::test_gradient_and_hessian_through_efficiencies
 def test_hessian_matches_differences_of_gradients():
     """The Hessian of Q_sca (reverse over reverse) is finite, symmetric, and its columns
     match five-point central differences of the gradient (itself checked against
