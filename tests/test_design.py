@@ -276,6 +276,7 @@ def test_multi_start_key_and_step_do_not_depend_on_chunking():
 DIELECTRICS = ("SiO2", "Si3N4", "TiO2", "Si")
 
 
+@pytest.mark.slow  # 25 s; the relaxation's gradients and enumeration stay in the default run
 def test_annealed_gumbel_softmax_finds_the_enumerated_pair():
     # Si core (45 nm), Si3N4 shell (t = 20 nm): enumeration over the 16 pairs (thickness
     # optimised for each) is the exact answer. The relaxation optimises thickness and logits

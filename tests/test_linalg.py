@@ -32,7 +32,8 @@ def test_against_numpy_and_batched():
                                rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("derivative", [jax.grad, jax.jacfwd,
+@pytest.mark.parametrize("derivative", [pytest.param(jax.grad, marks=pytest.mark.slow),
+                                        jax.jacfwd,
                                         pytest.param(jax.hessian, marks=pytest.mark.slow)])
 def test_derivatives_match_lapack_solve(derivative):
     a, b = (jnp.asarray(v) for v in _system(3, k=6, c=2))

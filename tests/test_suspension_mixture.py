@@ -389,8 +389,8 @@ def _bmcsl_inverse_compressibility(diameters, fractions, eta):
     return 6 / np.pi * dp / rho
 
 
-@pytest.mark.parametrize("eta", [pytest.param(0.0, marks=pytest.mark.slow),
-                                 pytest.param(0.2, marks=pytest.mark.slow), 0.5])
+@pytest.mark.slow  # the default run keeps the mixture's BMCSL test below
+@pytest.mark.parametrize("eta", [0.0, 0.2, 0.5])
 def test_rfa_one_component_is_carnahan_starling(eta):
     """One component: S(0) is the Carnahan-Starling compressibility, the contact value of
     2 pi s^2 G(s) at large s is CS's (1 - eta/2)/(1 - eta)^3, and S(q) is continuous across
