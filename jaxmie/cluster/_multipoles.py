@@ -72,7 +72,6 @@ class MultipoleSolution:
         direction: real unit vector, shape (3,); propagation direction of the plane wave.
         polarization: complex unit vector, shape (3,), orthogonal to direction.
         wavenumber: real scalar; host k in 1/nm.
-        radius: real, shape (N,); outer radii, nm.
         t_matrix: complex, shape (N, 2, lmax); (-b_l, -a_l) of each sphere.
         absorption: real, shape (N, 2, lmax); (Re b_l - |b_l|^2, Re a_l - |a_l|^2).
         incident: complex, shape (N, 2, n_modes); the plane wave about each centre.
@@ -91,7 +90,6 @@ class MultipoleSolution:
     direction: jax.Array
     polarization: jax.Array
     wavenumber: jax.Array
-    radius: jax.Array
     t_matrix: jax.Array
     absorption: jax.Array
     incident: jax.Array
@@ -105,6 +103,11 @@ class MultipoleSolution:
     @property
     def lmax(self) -> int:
         return self.t_matrix.shape[-1]
+
+    @property
+    def radius(self) -> jax.Array:
+        """Outer radii in nm, shape (N,)."""
+        return self.layer_radii[:, -1]
 
 
 def unit_incidence(direction, polarization, dtype):
@@ -215,7 +218,7 @@ def solve_multipoles(terms, positions, direction, polarization, *, lmax, method,
     residual = lax.stop_gradient(jnp.linalg.norm(matvec(scaled) - rhs) / jnp.linalg.norm(rhs))
     local = scaled.reshape(n, 2, nm) / scale
     return MultipoleSolution(positions=positions, direction=d, polarization=e, wavenumber=k,
-                             radius=terms.radius, t_matrix=terms.t,
+                             t_matrix=terms.t,
                              absorption=terms.absorption, incident=incident, local=local,
                              scattered=t_modes * local, residual=residual,
                              converged=residual <= tol, layer_radii=terms.layer_radii,

@@ -44,7 +44,6 @@ class SphereTerms:
     Attributes:
         t: complex, shape (N, 2, lmax); (-b_l, -a_l) for the (M, N) waves, l = 1..lmax.
         absorption: real, shape (N, 2, lmax); (Re b_l - |b_l|^2, Re a_l - |a_l|^2).
-        radius: real, shape (N,); outer radii in nm.
         wavenumber: real scalar; host k = 2 pi n_env / wavelength in 1/nm.
         layer_radii: real, shape (N, L); every sphere's layer radii in nm, inner to outer,
             L the most layers of any sphere (padded_layers).
@@ -53,10 +52,14 @@ class SphereTerms:
 
     t: jax.Array
     absorption: jax.Array
-    radius: jax.Array
     wavenumber: jax.Array
     layer_radii: jax.Array
     layer_index: jax.Array
+
+    @property
+    def radius(self) -> jax.Array:
+        """Outer radii in nm, shape (N,)."""
+        return self.layer_radii[:, -1]
 
 
 def as_particle_list(particles) -> list[Particle]:
@@ -144,5 +147,5 @@ def sphere_terms(particles, wavelength, n_env, lmax: int, n_max: int | None = No
                                        for v in (t, absorption, radii, index))
     real = jnp.real(t).dtype
     k = (2 * jnp.pi * jnp.asarray(n_env) / jnp.asarray(wavelength)).astype(real)
-    return SphereTerms(t=t, absorption=absorption, radius=radii[:, -1], wavenumber=k,
+    return SphereTerms(t=t, absorption=absorption, wavenumber=k,
                        layer_radii=radii, layer_index=index)
