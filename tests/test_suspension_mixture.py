@@ -255,6 +255,9 @@ def test_bad_input_named():
         S.mixture(jnp.array([1.0]), Normal(0.5, -0.05), 0.2)
     with pytest.raises(ValueError, match="model"):
         S.fit_suspension(jnp.ones(3), jnp.ones(3), distribution=_single, model="rfa")
+    with pytest.raises(ValueError, match="correction must return one value per q"):
+        S.fit_suspension(jnp.ones(3), jnp.ones(3), distribution=_single,
+                         correction=(lambda w, eta, s: jnp.zeros(4), None))
     with pytest.raises(ValueError, match="structure_diameter"):
         S.decoupling(jnp.array([1.0]), _single(0.5), 0.2, structure_diameter="median")
 
@@ -501,6 +504,39 @@ def test_fit_compiles_once_per_shape():
     assert traced > 0 and len(_TRACES) == traced
     np.testing.assert_allclose(second.eta, [0.2, 0.35, 0.4], rtol=1e-6)
     np.testing.assert_allclose(first.polydispersity, 0.06, rtol=1e-5)
+
+
+def _offset(weights, eta, s):
+    """A made-up correction of log10 I on the 12 q of the test below."""
+    return weights["a"] * eta * jnp.cos(jnp.linspace(3.0, 13.0, 12)) + weights["b"] * s
+
+
+@pytest.mark.slow
+def test_fit_with_a_correction_recovers_its_own_curves():
+    """Curves made by the PY mixture times 10 ** correction (an offset that is not a change
+    of eta or sigma) are fitted exactly with that correction, and a retrained correction
+    (other weights) reuses the compilation."""
+    q = jnp.linspace(3.0, 13.0, 12)
+    quad = Quadrature(nodes=4)
+    truth = np.array([[0.15, 0.04], [0.3, 0.08], [0.42, 0.06]])
+    weights = {"a": jnp.asarray(0.2), "b": jnp.asarray(-0.5)}
+
+    def curves(w):
+        return np.stack([S.mixture(q, Normal(0.5, 0.5 * s), e, quadrature=quad,
+                                   closure="percus_yevick").intensity
+                         * 10.0 ** _offset(w, e, s) for e, s in truth])
+
+    def fit(w):
+        return S.fit_suspension(q, curves(w), distribution=_counted_normal, quadrature=quad,
+                                correction=(_offset, w), steps=10)
+
+    first = fit(weights)
+    traced = len(_TRACES)
+    second = fit({"a": jnp.asarray(-0.1), "b": jnp.asarray(0.3)})
+    assert len(_TRACES) == traced
+    for result in (first, second):
+        np.testing.assert_allclose(result.eta, truth[:, 0], rtol=1e-6)
+        np.testing.assert_allclose(result.polydispersity, truth[:, 1], rtol=1e-5)
 
 
 def test_fit_compilation_key_is_the_problem_not_the_call():

@@ -103,18 +103,26 @@ def _callable_key(function: Callable) -> Hashable:
 
 
 _RESIDUALS: dict[Hashable, Callable] = {}
+_LN10 = float(np.log(10.0))
 
 
-def _residual(kind: str, distribution: Callable, quadrature: Quadrature, closure: str):
+def _residual(kind: str, distribution: Callable, quadrature: Quadrature, closure: str,
+              correction: Callable | None = None):
     """One residual function per problem (kept, so that every jitted fit of the same shape
-    reuses its compilation); hard_core travels in the data, so it does not recompile."""
-    key = (kind, _callable_key(distribution), quadrature, closure)
+    reuses its compilation); hard_core and the correction's weights travel in the data, so
+    they do not recompile."""
+    key = (kind, _callable_key(distribution), quadrature, closure,
+           None if correction is None else _callable_key(correction))
     if key not in _RESIDUALS:
         def residual(params, data):
             dist = distribution(params["polydispersity"])
             intensity = _model(kind, data["q"], dist, params["eta"], quadrature,
                                data["hard_core"], closure)
-            return jnp.log(intensity) - data["log_target"]
+            r = jnp.log(intensity) - data["log_target"]
+            if correction is None:
+                return r
+            return r + _LN10 * correction(data["correction"], params["eta"],
+                                          params["polydispersity"])
 
         _RESIDUALS[key] = residual
     return _RESIDUALS[key]
@@ -192,6 +200,7 @@ def fit_suspension(q, intensity, mean_radius: float | None = None, *,
                    polydispersity_range: tuple[float, float] = (1e-3, 0.5),
                    quadrature: Quadrature | None = None, hard_core: Any = 1.0,
                    closure: str = "percus_yevick",
+                   correction: tuple[Callable, Any] | None = None,
                    steps: int = 12, batch_size: int = 64, optimizer: Any = None,
                    learning_rate: float | None = None) -> SuspensionFit:
     """Fit volume fraction and polydispersity of hard spheres to measured I(q) curves.
@@ -222,6 +231,14 @@ def fit_suspension(q, intensity, mean_radius: float | None = None, *,
         closure: of the mixture, "percus_yevick" (default: on the MD data of Ding et al. as
             accurate as "rfa", and its cost is linear in the components, the RFA's cubic)
             or "rfa", as in `mixture`.
+        correction: a learned correction of the model (physics + network), the pair
+            ``(apply, weights)``: ``apply(weights, eta, polydispersity)`` (scalars) returns
+            the correction of log10 I on these q, shape (Q,), added to log10 of the model;
+            e.g. a `jaxmie.learning` MLP trained on simulations, as in
+            notebooks/suspension_md.ipynb. ``weights`` (a pytree of arrays) travel as data
+            of the compiled fit (a retrained network does not recompile); ``apply`` is part
+            of the compilation's key, like ``distribution``. None (the default): the model
+            alone.
         steps: Levenberg-Marquardt iterations (static; the batch runs in lock step). From
             the grid start 10 are as good as 30 on the MD curves of Ding et al. (the same
             (eta, sigma) to 1e-10); give more with eta0 / polydispersity0 far from the fit.
@@ -271,7 +288,13 @@ def fit_suspension(q, intensity, mean_radius: float | None = None, *,
                                                batch).reshape(-1)}
     if closure not in _CLOSURES:
         raise ValueError(f"fit_suspension: closure must be one of {_CLOSURES}; got {closure!r}")
-    residual = _residual(model, distribution, quadrature, closure)
+    apply, weights = (None, None) if correction is None else correction
+    residual = _residual(model, distribution, quadrature, closure, apply)
+    if apply is not None:
+        shape = jax.eval_shape(apply, weights, 0.1, 0.1).shape
+        if shape != q.shape:
+            raise ValueError(f"fit_suspension: correction must return one value per q, shape "
+                             f"{q.shape}; got {shape}")
     cores = np.broadcast_to(np.asarray(hard_core, float), batch).reshape(-1)
     if not np.all(cores > 0):
         raise ValueError(f"fit_suspension: hard_core must be > 0; got {hard_core!r}")
@@ -282,6 +305,9 @@ def fit_suspension(q, intensity, mean_radius: float | None = None, *,
         data = {"q": jnp.asarray(np.broadcast_to(q, (size, q.size))),
                 "log_target": jnp.asarray(_padded(np.log(target[lo:hi]), size)),
                 "hard_core": jnp.asarray(_padded(cores[lo:hi], size))}
+        if apply is not None:  # the same weights for every curve
+            data["correction"] = jax.tree.map(
+                lambda w: jnp.broadcast_to(jnp.asarray(w), (size, *jnp.shape(w))), weights)
         init = {k: jnp.asarray(_padded(v[lo:hi], size)) for k, v in start.items()}
         if optimizer is None and learning_rate is None:
             out = _solve(init, data, bounds, grid, residual=residual, steps=steps)
