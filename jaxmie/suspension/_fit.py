@@ -234,8 +234,10 @@ def fit_suspension(q, intensity, mean_radius: float | None = None, *,
         correction: a learned correction of the model (physics + network), the pair
             ``(apply, weights)``: ``apply(weights, eta, polydispersity)`` (scalars) returns
             the correction of log10 I on these q, shape (Q,), added to log10 of the model;
-            e.g. a `jaxmie.learning` MLP trained on simulations, as in
-            notebooks/suspension_md.ipynb. ``weights`` (a pytree of arrays) travel as data
+            e.g. a `jaxmie.learning` MLP trained on simulations: in
+            notebooks/suspension_md.ipynb, a network trained on Ding et al.'s MD curves on
+            top of the PY mixture brings the RMSE of the fitted eta from 0.0071-0.0079 to
+            0.0006-0.0007 on held-out curves. ``weights`` (a pytree of arrays) travel as data
             of the compiled fit (a retrained network does not recompile); ``apply`` is part
             of the compilation's key, like ``distribution``. None (the default): the model
             alone.

@@ -63,7 +63,9 @@ eta = 0.1 to 2.4e-3 at 0.4-0.5. The default stays the RFA: it is the closure tha
 for hard-sphere thermodynamics (BMCSL pressure, compressibility and contact values, tested),
 while those MD intensities are not those of an equilibrium hard-sphere fluid above eta ~ 0.4
 (no hard-sphere mixture fits them there even with a free volume fraction and diameter scale
-per curve), so PY's closer match there is no evidence of a better closure.
+per curve), so PY's closer match there is no evidence of a better closure. The PY mixture
+plus a small network trained on those simulations (the notebook) reaches 3.5-5.2e-6, and
+`fit_suspension(..., correction=...)` fits through it.
 
 References:
     R. J. Baxter, J. Chem. Phys. 52, 4559 (1970).
