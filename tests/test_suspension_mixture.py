@@ -507,9 +507,12 @@ def test_fit_compiles_once_per_shape():
     np.testing.assert_allclose(first.polydispersity, 0.06, rtol=1e-5)
 
 
+_CORRECTED_Q = jnp.linspace(3.0, 13.0, 12)
+
+
 def _offset(weights, eta, s):
-    """A made-up correction of log10 I on the 12 q of the test below."""
-    return weights["a"] * eta * jnp.cos(jnp.linspace(3.0, 13.0, 12)) + weights["b"] * s
+    """A made-up correction of log10 I on _CORRECTED_Q."""
+    return weights["a"] * eta * jnp.cos(_CORRECTED_Q) + weights["b"] * s
 
 
 @pytest.mark.slow
@@ -517,7 +520,7 @@ def test_fit_with_a_correction_recovers_its_own_curves():
     """Curves made by the PY mixture times 10 ** correction (an offset that is not a change
     of eta or sigma) are fitted exactly with that correction, and a retrained correction
     (other weights) reuses the compilation."""
-    q = jnp.linspace(3.0, 13.0, 12)
+    q = _CORRECTED_Q
     quad = Quadrature(nodes=4)
     truth = np.array([[0.15, 0.04], [0.3, 0.08], [0.42, 0.06]])
     weights = {"a": jnp.asarray(0.2), "b": jnp.asarray(-0.5)}

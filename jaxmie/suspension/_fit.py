@@ -291,12 +291,12 @@ def fit_suspension(q, intensity, mean_radius: float | None = None, *,
     if closure not in _CLOSURES:
         raise ValueError(f"fit_suspension: closure must be one of {_CLOSURES}; got {closure!r}")
     apply, weights = (None, None) if correction is None else correction
-    residual = _residual(model, distribution, quadrature, closure, apply)
     if apply is not None:
         shape = jax.eval_shape(apply, weights, 0.1, 0.1).shape
         if shape != q.shape:
             raise ValueError(f"fit_suspension: correction must return one value per q, shape "
                              f"{q.shape}; got {shape}")
+    residual = _residual(model, distribution, quadrature, closure, apply)
     cores = np.broadcast_to(np.asarray(hard_core, float), batch).reshape(-1)
     if not np.all(cores > 0):
         raise ValueError(f"fit_suspension: hard_core must be > 0; got {hard_core!r}")
